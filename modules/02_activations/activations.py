@@ -1,0 +1,349 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Module 02 -- Activations
+#
+# A stack of linear maps is still one linear map: `W2 (W1 x) = (W2 W1) x`.
+# An elementwise nonlinearity between them is what lets a network bend its
+# decision boundary. This module builds the five you will meet most:
+#
+# | task | what | graded |
+# |------|------|--------|
+# | 2.1 | `ReLUBackward`: max(0, x) and its gradient | 2 pts |
+# | 2.2 | `SigmoidBackward`: a sigmoid that never overflows | 3 pts |
+# | 2.3 | `SoftmaxBackward`: stable softmax and its Jacobian-vector product | 3 pts |
+#
+# `Tanh` and `GELU` are given; read them as worked examples.
+#
+# Each activation is a node class (forward and backward side by side, as in
+# module 01), a lowercase function (`relu(x)`), and a small callable class
+# (`ReLU()`) so it can sit in a `Sequential`.
+
+# %%
+#| export
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinytorch.core.tensor import Function, Tensor
+
+# %% [markdown]
+# ## 1. ReLU
+#
+# $$\mathrm{relu}(x) = \max(0, x), \qquad \frac{d\,\mathrm{relu}}{dx} = \begin{cases}1 & x > 0\\ 0 & x \le 0\end{cases}$$
+#
+# The derivative at exactly 0 is undefined; we use 0, as PyTorch does.
+# Worked example: `relu([-2, 0, 3]) = [0, 0, 3]`, gradient for `g = 1`:
+# `[0, 0, 1]`.
+
+# %% nbgrader={"grade": false, "grade_id": "relu", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class ReLUBackward(Function):
+    """out = max(0, x);  dx = g * (x > 0)."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        # TODO (task 2.1): save the mask of positive entries; return max(0, x).
+        ### BEGIN SOLUTION
+        positive = x > 0
+        self.saved = positive
+        return x * positive
+        ### END SOLUTION
+
+    def backward(self, grad_output: np.ndarray):
+        # TODO (task 2.1): the gradient passes where x was positive.
+        ### BEGIN SOLUTION
+        return (grad_output * self.saved,)
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_relu", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+_node = ReLUBackward()
+assert np.allclose(_node.forward(np.array([-2.0, 0.0, 3.0])), [0.0, 0.0, 3.0])
+assert np.allclose(_node.backward(np.ones(3))[0], [0.0, 0.0, 1.0])
+### BEGIN HIDDEN TESTS
+_node = ReLUBackward()
+_out = _node.forward(np.array([[-1.0, 2.0]], dtype=np.float32))
+assert _out.dtype == np.float32 and _out.shape == (1, 2)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 2. Sigmoid, without overflow
+#
+# $$\sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,(1 - \sigma(x))$$
+#
+# Naively, `x = -1000` computes `exp(1000)` = inf in float32 (and a
+# warning). The fix: only ever exponentiate a non-positive number. With
+# `e = exp(-|x|)`, which lies in (0, 1]:
+#
+# * for `x >= 0`: sigma = 1 / (1 + e)
+# * for `x <  0`: sigma = e / (1 + e)
+#
+# Both are the same formula rewritten, and neither can overflow.
+
+# %% nbgrader={"grade": false, "grade_id": "sigmoid", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """sigma(x) = 1 / (1 + exp(-x)), computed from exp(-|x|) so it never overflows."""
+    # TODO (task 2.2): implement the two-branch formula above with np.where.
+    ### BEGIN SOLUTION
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    ### END SOLUTION
+
+
+class SigmoidBackward(Function):
+    """out = sigma(x);  dx = g * out * (1 - out)."""
+
+    def forward(self, x):
+        out = stable_sigmoid(x)
+        self.saved = out
+        return out
+
+    def backward(self, grad_output):
+        out = self.saved
+        return (grad_output * out * (1.0 - out),)
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_sigmoid", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+import warnings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("error")  # an overflow warning fails the test
+    _s = stable_sigmoid(np.array([-1e4, -1.0, 0.0, 1.0, 1e4], dtype=np.float32))
+assert np.allclose(_s, [0.0, 0.26894142, 0.5, 0.73105858, 1.0])
+### BEGIN HIDDEN TESTS
+assert _s.dtype == np.float32
+_s64 = stable_sigmoid(np.array([-30.0]))
+assert abs(_s64[0] / 9.357622968840175e-14 - 1) < 1e-12  # no cancellation for negative x
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. Tanh and GELU (given)
+#
+# `tanh` is a rescaled sigmoid, `tanh(x) = 2 sigma(2x) - 1`, with
+# `tanh'(x) = 1 - tanh(x)^2`; numpy's `np.tanh` is already stable.
+#
+# GELU weights the input by how likely a standard normal is to be below it:
+# `gelu(x) = x Phi(x)`, with derivative `Phi(x) + x phi(x)` (Phi the normal
+# CDF, phi its density). The `'tanh'` variant replaces Phi with
+# `0.5 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, as GPT-2 did; both match
+# PyTorch's `F.gelu(x, approximate=...)`.
+
+# %%
+#| export
+class TanhBackward(Function):
+    """out = tanh(x);  dx = g * (1 - out^2)."""
+
+    def forward(self, x):
+        out = np.tanh(x)
+        self.saved = out
+        return out
+
+    def backward(self, grad_output):
+        out = self.saved
+        return (grad_output * (1.0 - out * out),)
+
+
+_erf = np.frompyfunc(math.erf, 1, 1)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class GELUBackward(Function):
+    """out = x * Phi(x) (or its tanh approximation);  dx = g * (Phi(x) + x * phi(x))."""
+
+    def forward(self, x, approximate: str = "none"):
+        if approximate == "tanh":
+            inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
+            t = np.tanh(inner)
+            cdf = 0.5 * (1.0 + t)
+            # d/dx of cdf, times x: the tanh form's "x * phi(x)"
+            x_pdf = 0.5 * x * (1.0 - t * t) * _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
+        elif approximate == "none":
+            cdf = (0.5 * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype)
+            x_pdf = x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+        else:
+            raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.saved = cdf + x_pdf
+        return x * cdf
+
+    def backward(self, grad_output):
+        return (grad_output * self.saved,)
+
+
+# %% [markdown]
+# ## 4. Softmax
+#
+# $$\mathrm{softmax}(x)_i = \frac{e^{x_i}}{\sum_j e^{x_j}} = \frac{e^{x_i - m}}{\sum_j e^{x_j - m}}, \quad m = \max_j x_j$$
+#
+# Subtracting the maximum changes nothing mathematically (it cancels) and
+# everything numerically: the largest exponent becomes `e^0 = 1`, so nothing
+# overflows and the sum is at least 1. Worked example: `x = [1000, 1001]`
+# naively gives `inf / inf = nan`; shifted, `[e^-1, e^0] / (e^-1 + 1) =
+# [0.2689, 0.7311]`.
+#
+# Backward: the Jacobian is `J = diag(s) - s s^T`. We never build it (C x C
+# per row); its product with `g` is
+#
+# $$J^T g = s \odot (g - \langle g, s\rangle)$$
+
+# %% nbgrader={"grade": false, "grade_id": "softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
+#| export
+class SoftmaxBackward(Function):
+    """out = softmax(x, axis);  dx = out * (g - sum(g * out, axis))."""
+
+    def forward(self, x: np.ndarray, axis: int = -1) -> np.ndarray:
+        # TODO (task 2.3): subtract the max along axis, exponentiate,
+        # normalise; save the output and the axis.
+        ### BEGIN SOLUTION
+        shifted = np.exp(x - x.max(axis=axis, keepdims=True))
+        out = shifted / shifted.sum(axis=axis, keepdims=True)
+        self.saved = (out, axis)
+        return out
+        ### END SOLUTION
+
+    def backward(self, grad_output: np.ndarray):
+        # TODO (task 2.3): the Jacobian-vector product above.
+        ### BEGIN SOLUTION
+        out, axis = self.saved
+        return (out * (grad_output - (grad_output * out).sum(axis=axis, keepdims=True)),)
+        ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "test_softmax", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+_node = SoftmaxBackward()
+_s = _node.forward(np.array([[1000.0, 1001.0]]))
+assert np.allclose(_s, [[0.26894142, 0.73105858]])
+(_g,) = _node.backward(np.array([[1.0, 1.0]]))
+assert np.allclose(_g, 0.0)  # softmax sums to 1: a uniform push changes nothing
+### BEGIN HIDDEN TESTS
+_node = SoftmaxBackward()
+_s = _node.forward(np.array([[0.0, 1.0, 2.0]]), axis=-1)
+(_g,) = _node.backward(np.array([[1.0, 0.0, 0.0]]))
+_expected = _s[0, 0] * (np.eye(3)[0] - _s[0])
+assert np.allclose(_g[0], _expected)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. Functions and layer-style classes
+#
+# The lowercase functions are what losses and layers call; the classes are
+# what you put in a `Sequential`.
+
+# %%
+#| export
+def relu(x: Tensor) -> Tensor:
+    """max(0, x), elementwise."""
+    return ReLUBackward.apply(x)
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), elementwise, stable for any x."""
+    return SigmoidBackward.apply(x)
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, elementwise."""
+    return TanhBackward.apply(x)
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x); ``approximate='tanh'`` for the tanh form."""
+    return GELUBackward.apply(x, approximate=approximate)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, computed after subtracting the max."""
+    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        raise IndexError(f"softmax axis {axis} is out of range for a tensor with {x.ndim} dimensions")
+    return SoftmaxBackward.apply(x, axis=axis)
+
+
+class Activation:
+    """Base of the callable activation classes: no parameters, call = forward."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.forward(x)
+
+    def parameters(self) -> list[Tensor]:
+        return []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class ReLU(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return relu(x)
+
+
+class Sigmoid(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return sigmoid(x)
+
+
+class Tanh(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return tanh(x)
+
+
+class GELU(Activation):
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Tensor) -> Tensor:
+        return gelu(x, self.approximate)
+
+
+class Softmax(Activation):
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return softmax(x, axis=self.dim)
+
+
+# %% [markdown]
+# ## A picture
+#
+# The four elementwise activations and their derivatives on [-4, 4]:
+
+# %%
+import matplotlib.pyplot as plt
+
+_xs = np.linspace(-4, 4, 201)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+for name, fn in [("relu", relu), ("sigmoid", sigmoid), ("tanh", tanh), ("gelu", gelu)]:
+    _t = Tensor(_xs, requires_grad=True)
+    _y = fn(_t)
+    _y.backward(np.ones_like(_xs))
+    axes[0].plot(_xs, _y.data, label=name)
+    axes[1].plot(_xs, _t.grad.data, label=name)
+axes[0].set_title("activation")
+axes[1].set_title("derivative")
+axes[0].legend()
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Systems view
+#
+# Each activation saves one array the size of its input (ReLU a boolean
+# mask: a quarter of the float32 memory). Sigmoid and tanh save their
+# *output*, since the derivative is cheapest in terms of it.

@@ -1,0 +1,1 @@
+"""The course modules' code. Every file here is generated from modules/ by `tito export`."""

@@ -1,0 +1,1 @@
+"""The pieces of the `tito` command line (see tito.py)."""

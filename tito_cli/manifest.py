@@ -1,0 +1,86 @@
+"""The one table of the course: modules, what they export, and what each milestone needs.
+
+Everything in tito that speaks of a module number (export, status, start,
+complete, test, nbgrader, milestone checks) reads it from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Module:
+    number: str  # "04"
+    name: str  # "losses"
+    target: str  # package module the export cells are written to
+    exports: tuple[str, ...]  # key names a later module or milestone relies on
+
+    @property
+    def slug(self) -> str:
+        """Folder name and nbgrader assignment name, e.g. ``04_losses``."""
+        return f"{self.number}_{self.name}"
+
+    @property
+    def source(self) -> Path:
+        """The jupytext percent source, relative to the project root."""
+        return Path("modules") / self.slug / f"{self.name}.py"
+
+    @property
+    def target_path(self) -> Path:
+        return Path(*self.target.split(".")).with_suffix(".py")
+
+    @property
+    def tests(self) -> Path:
+        return Path("tests") / f"test_{self.slug}.py"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    number: str
+    name: str
+    year: int
+    script: str  # relative to the project root
+    needs: tuple[str, ...]  # module numbers
+    summary: str
+
+
+MODULES: tuple[Module, ...] = (
+    Module("01", "tensor", "tinytorch.core.tensor", ("Tensor", "Function")),
+    Module("02", "activations", "tinytorch.core.activations", ("ReLU", "Sigmoid", "Tanh", "GELU", "Softmax")),
+    Module("03", "layers", "tinytorch.core.layers", ("Module", "Linear", "Sequential", "Dropout")),
+    # PENDING Module("04", "losses", "tinytorch.core.losses", ("CrossEntropyLoss", "MSELoss", "log_softmax", "logsumexp")),
+    Module("05", "autograd", "tinytorch.core.autograd", ("backward", "no_grad", "gradcheck")),
+    # PENDING Module("06", "optimizers", "tinytorch.core.optimizers", ("Optimizer", "SGD", "Adam", "AdamW")),
+    # PENDING Module("07", "training", "tinytorch.core.training", ("Trainer",)),
+    # PENDING Module("08", "dataloader", "tinytorch.data.loader", ("Dataset", "TensorDataset", "DataLoader")),
+)
+
+MILESTONES: tuple[Milestone, ...] = (
+    Milestone("01", "perceptron", 1957, "milestones/01_perceptron.py", ("01", "02", "03", "05", "06"),
+              "Rosenblatt's perceptron separates two linearly separable clouds."),
+    Milestone("02", "xor", 1969, "milestones/02_xor.py", ("01", "02", "03", "04", "05", "06"),
+              "Minsky and Papert's XOR: one layer fails, a hidden layer solves it."),
+    Milestone("03", "mlp_digits", 1986, "milestones/03_mlp_digits.py", ("01", "02", "03", "04", "05", "06", "07", "08"),
+              "Backpropagation trains an MLP on 8x8 handwritten digits to >= 97% test accuracy."),
+)
+
+
+def find_module(number: str) -> Module:
+    """Look a module up by number ("4", "04") or slug ("04_losses"); ValueError names the choices."""
+    key = str(number).strip()
+    for module in MODULES:
+        if key in (module.number, module.slug, module.name) or (key.isdigit() and int(key) == int(module.number)):
+            return module
+    choices = ", ".join(m.slug for m in MODULES)
+    raise ValueError(f"unknown module {number!r}; choose one of: {choices}")
+
+
+def find_milestone(number: str) -> Milestone:
+    key = str(number).strip()
+    for milestone in MILESTONES:
+        if key in (milestone.number, milestone.name) or (key.isdigit() and int(key) == int(milestone.number)):
+            return milestone
+    choices = ", ".join(f"{m.number} ({m.name})" for m in MILESTONES)
+    raise ValueError(f"unknown milestone {number!r}; choose one of: {choices}")
