@@ -50,7 +50,7 @@ MODULES: tuple[Module, ...] = (
     Module("01", "tensor", "tinytorch.core.tensor", ("Tensor", "Function")),
     Module("02", "activations", "tinytorch.core.activations", ("ReLU", "Sigmoid", "Tanh", "GELU", "Softmax")),
     Module("03", "layers", "tinytorch.core.layers", ("Module", "Linear", "Sequential", "Dropout")),
-    # PENDING Module("04", "losses", "tinytorch.core.losses", ("CrossEntropyLoss", "MSELoss", "log_softmax", "logsumexp")),
+    Module("04", "losses", "tinytorch.core.losses", ("CrossEntropyLoss", "MSELoss", "log_softmax", "logsumexp")),
     Module("05", "autograd", "tinytorch.core.autograd", ("backward", "no_grad", "gradcheck")),
     # PENDING Module("06", "optimizers", "tinytorch.core.optimizers", ("Optimizer", "SGD", "Adam", "AdamW")),
     # PENDING Module("07", "training", "tinytorch.core.training", ("Trainer",)),
