@@ -16,9 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-
-class CommandError(Exception):
-    """A user-facing error: printed as one line, exit code 2, nothing written."""
+from tito_cli import CommandError
 
 
 def project_root(start: Path | None = None) -> Path:

@@ -52,15 +52,15 @@ MODULES: tuple[Module, ...] = (
     Module("03", "layers", "tinytorch.core.layers", ("Module", "Linear", "Sequential", "Dropout")),
     Module("04", "losses", "tinytorch.core.losses", ("CrossEntropyLoss", "MSELoss", "log_softmax", "logsumexp")),
     Module("05", "autograd", "tinytorch.core.autograd", ("backward", "no_grad", "gradcheck")),
-    # PENDING Module("06", "optimizers", "tinytorch.core.optimizers", ("Optimizer", "SGD", "Adam", "AdamW")),
-    # PENDING Module("07", "training", "tinytorch.core.training", ("Trainer",)),
-    # PENDING Module("08", "dataloader", "tinytorch.data.loader", ("Dataset", "TensorDataset", "DataLoader")),
+    Module("06", "optimizers", "tinytorch.core.optimizers", ("Optimizer", "SGD", "Adam", "AdamW")),
+    Module("07", "training", "tinytorch.core.training", ("Trainer",)),
+    Module("08", "dataloader", "tinytorch.data.loader", ("Dataset", "TensorDataset", "DataLoader")),
 )
 
 MILESTONES: tuple[Milestone, ...] = (
-    Milestone("01", "perceptron", 1957, "milestones/01_perceptron.py", ("01", "02", "03", "05", "06"),
+    Milestone("01", "perceptron", 1957, "milestones/01_perceptron.py", ("01", "02", "03", "04", "05", "06"),
               "Rosenblatt's perceptron separates two linearly separable clouds."),
-    Milestone("02", "xor", 1969, "milestones/02_xor.py", ("01", "02", "03", "04", "05", "06"),
+    Milestone("02", "xor", 1969, "milestones/02_xor.py", ("01", "02", "03", "04", "05", "06", "07", "08"),
               "Minsky and Papert's XOR: one layer fails, a hidden layer solves it."),
     Milestone("03", "mlp_digits", 1986, "milestones/03_mlp_digits.py", ("01", "02", "03", "04", "05", "06", "07", "08"),
               "Backpropagation trains an MLP on 8x8 handwritten digits to >= 97% test accuracy."),

@@ -1,0 +1,51 @@
+"""The bundled digits: integrity, the fixed split, and the loader."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from tinytorch.datasets import DIGITS_SHA256, digits_path, load_digits
+
+
+def test_file_is_the_documented_one_and_not_a_pickle():
+    path = digits_path()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == DIGITS_SHA256
+    with np.load(path, allow_pickle=False) as data:
+        assert sorted(data.files) == ["test_images", "test_labels", "train_images", "train_labels"]
+        assert data["train_images"].dtype == np.uint8 and data["train_images"].max() <= 16
+
+
+def test_fixed_stratified_split():
+    d = load_digits()
+    assert d.train_images.shape == (1437, 64) and d.test_images.shape == (360, 64)
+    assert d.train_images.dtype == np.float32 and 0.0 <= d.train_images.min() and d.train_images.max() <= 1.0
+    assert d.train_labels.dtype == np.int64
+    # stratified: every digit has 35 to 37 of the 360 test images (the shared README's "35 or 36" is off by one)
+    counts = np.bincount(d.test_labels, minlength=10)
+    assert counts.sum() == 360 and counts.min() >= 35 and counts.max() <= 37, counts
+    raw = load_digits(flatten=False, scale=False)
+    assert raw.test_images.shape == (360, 8, 8) and raw.test_images.max() == 16
+
+
+def test_wheel_ships_the_digits_and_finds_them_outside_a_checkout(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                            str(tmp_path / "dist"), str(root)], capture_output=True, text=True, timeout=300)
+    assert build.returncode == 0, build.stderr
+    wheel = next((tmp_path / "dist").glob("tinytorch-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        assert "tinytorch/_data/digits/digits8x8.npz" in archive.namelist()
+        archive.extractall(tmp_path / "site")
+    code = "from tinytorch.datasets import digits_path, load_digits; print(digits_path()); print(len(load_digits()[3]))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(tmp_path / "site"), "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    path, count = result.stdout.split()
+    assert Path(path).is_relative_to(tmp_path / "site") and count == "360"
