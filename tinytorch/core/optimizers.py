@@ -109,8 +109,6 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015) with bias correction, L2 weight decay and optional AMSGrad (PyTorch's rules)."""
 
-    decoupled_weight_decay = False
-
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
         name = type(self).__name__
@@ -132,10 +130,7 @@ class Adam(Optimizer):
             state["step"] += 1
             t = state["step"]
             if weight_decay:
-                if self.decoupled_weight_decay:
-                    p.data *= 1.0 - lr * weight_decay  # AdamW: shrink the weights directly
-                else:
-                    g = g + weight_decay * p.data  # Adam: an L2 term in the gradient
+                g = self._weight_decay(p, g, lr, weight_decay)
             m, v = state["exp_avg"], state["exp_avg_sq"]
             # TODO (task 6.2): update m and v in place; with amsgrad keep the
             # running maximum of v in state["max_exp_avg_sq"] and use it;
@@ -152,13 +147,21 @@ class Adam(Optimizer):
             denominator = np.sqrt(v) / math.sqrt(1.0 - beta2 ** t) + eps
             p.data -= step_size * (m / denominator)
 
+    def _weight_decay(self, p: Tensor, g: np.ndarray, lr: float, weight_decay: float) -> np.ndarray:
+        """Adam's L2 penalty: wd * p is added to the gradient (and later divided by sqrt(v))."""
+        return g + weight_decay * p.data
+
 
 class AdamW(Adam):
     """Adam with decoupled weight decay: p <- p (1 - lr wd) before the Adam step."""
 
-    # TODO (task 6.3): switch Adam's step to the decoupled form.
-    decoupled_weight_decay = True
-
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
+
+    def _weight_decay(self, p: Tensor, g: np.ndarray, lr: float, weight_decay: float) -> np.ndarray:
+        """Decoupled decay: shrink the weights directly; the gradient is left as it is."""
+        # TODO (task 6.3): multiply p.data in place by (1 - lr * weight_decay)
+        # and return g unchanged.
+        p.data *= 1.0 - lr * weight_decay
+        return g

@@ -1,0 +1,94 @@
+"""`tito doctor`: is this machine ready for the course? Each check says what to do when it fails."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from importlib import metadata
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+from tito_cli.manifest import MODULES
+
+
+def _python() -> str:
+    if sys.version_info < (3, 10):
+        raise RuntimeError(f"Python {sys.version.split()[0]} is too old; install Python 3.10 or newer")
+    return sys.version.split()[0]
+
+
+def _version(name: str, fix: str) -> Callable[[], str]:
+    def check() -> str:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise RuntimeError(f"{name} is not installed; {fix}") from None
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return getattr(module, "__version__", "installed")
+
+    return check
+
+
+def _package(root: Path) -> Callable[[], str]:
+    def check() -> str:
+        code = "import importlib\n" + "".join(f"importlib.import_module({m.target!r})\n" for m in MODULES)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+        result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
+                                env=env)
+        if result.returncode:
+            last = result.stderr.strip().splitlines()[-1:] or ["import failed"]
+            raise RuntimeError(f"the package does not import ({last[0]}); run `tito export` or "
+                               "`tito module complete NN` for the module named")
+        return f"{len(MODULES)} modules import"
+
+    return check
+
+
+def _kernel() -> str:
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+    except ImportError:
+        raise RuntimeError('jupyter_client is missing; pip install -e ".[dev]"') from None
+    specs = KernelSpecManager().find_kernel_specs()
+    if "python3" not in specs:
+        raise RuntimeError("no python3 Jupyter kernel; run `python -m ipykernel install --user`")
+    return "python3 kernel found"
+
+
+def _dataset() -> str:
+    from tinytorch.datasets import load_digits
+
+    digits = load_digits()
+    return f"digits: {len(digits.train_labels)} train, {len(digits.test_labels)} test"
+
+
+def run(root: Path) -> int:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    checks = [
+        ("Python >= 3.10", _python),
+        ("numpy", _version("numpy", 'pip install -e .')),
+        ("rich", _version("rich", 'pip install -e .')),
+        ("tinytorch package", _package(root)),
+        ("jupytext", _version("jupytext", 'pip install -e ".[dev]" (needed to open modules as notebooks)')),
+        ("nbgrader", _version("nbgrader", 'pip install -e ".[dev]" (needed by `tito nbgrader`)')),
+        ("ipykernel", _version("ipykernel", 'pip install -e ".[dev]"')),
+        ("Jupyter kernel", _kernel),
+        ("matplotlib", _version("matplotlib", 'pip install -e ".[dev]" (needed for figures and --plot)')),
+        ("bundled dataset", _dataset),
+    ]
+    failures = 0
+    for name, check in checks:
+        try:
+            detail = check()
+            console.print(f"[green]ok[/green]    {name}: {detail}")
+        except Exception as error:  # every check reports, none stops the others
+            failures += 1
+            console.print(f"[red]FIX[/red]   {name}: {error}")
+    console.print("everything is ready" if not failures else f"{failures} problem(s) to fix, see FIX above")
+    return 0 if not failures else 1
