@@ -233,3 +233,38 @@ def test_matmul_gradcheck_random_shapes(n, k, m, batch, seed):
     assert gradcheck(lambda x, y: x @ y, a, b)
     assert gradcheck(lambda x, y: x @ y, a, v)
     assert gradcheck(lambda x, y: y @ x, b, v)
+
+
+def test_leaf_gradients_never_alias_each_other_or_the_callers_array():
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    b = Tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()  # AddBackward hands the same array to both leaves
+    a.grad.data += 10.0
+    assert np.array_equal(b.grad.data, [1.0, 1.0])
+    upstream = np.array([1.0, 1.0], dtype=np.float32)
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    x.backward(upstream)  # the root is the leaf: its gradient is the caller's array
+    x.grad.data += 1.0
+    assert np.array_equal(upstream, [1.0, 1.0])
+    s = Tensor(np.ones((2, 3)), requires_grad=True)
+    s.sum().backward()  # SumBackward returns a read-only broadcast view
+    s.grad.data += 1.0
+    assert np.array_equal(s.grad.data, np.full((2, 3), 2.0))
+
+
+def test_fresh_rule_results_are_stored_without_a_copy():
+    from tinytorch.core.layers import Linear
+
+    layer = Linear(4, 3, rng=0)
+    captured = {}
+    original = type(layer(Tensor(np.ones((2, 4), dtype=np.float32))).grad_fn).backward
+
+    def spy(self, grad_output):
+        result = original(self, grad_output)
+        captured["weight"] = result[1]
+        return result
+
+    node = layer(Tensor(np.ones((2, 4), dtype=np.float32))).sum()
+    node.grad_fn.inputs[0].grad_fn.backward = spy.__get__(node.grad_fn.inputs[0].grad_fn)
+    node.backward()
+    assert layer.weight.grad.data is captured["weight"]

@@ -77,7 +77,7 @@ def test_bad_input_is_one_line_nonzero_and_writes_nothing(project):
 
 def test_module_that_does_not_parse_is_refused_and_package_untouched(project):
     source = project / "modules" / "03_layers" / "layers.py"
-    source.write_text(source.read_text().replace("out = x @ self.weight", "out = x @@ self.weight"))
+    source.write_text(source.read_text().replace("out = x @ w\n", "out = x @@ w\n"))
     package = _snapshot(project / "tinytorch")
     result = tito("module", "complete", "03", cwd=project)
     assert result.returncode == 2

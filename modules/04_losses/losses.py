@@ -505,24 +505,18 @@ plt.show()
 
 # %%
 #| export
-def _class_axis_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
-    """Shape (N, 1, d1, ...) used to broadcast per-sample values against (N, C, d1, ...)."""
-    return (shape[0], 1) + shape[2:]
-
-
-def _check_class_targets(x: np.ndarray, y: np.ndarray, ignore_index: int, name: str) -> np.ndarray:
-    """Validate class indices against (N, C, ...) logits; returns the mask of targets that count."""
+def _check_class_targets(x: np.ndarray, y: np.ndarray, ignore_index: int, name: str) -> None:
+    """Validate class indices (N, d1, ...) against logits (N, C, d1, ...); IndexError names a bad one."""
     expected = (x.shape[0],) + x.shape[2:]
     if y.shape != expected:
         raise ValueError(f"{name}: target shape {y.shape} does not fit input shape {x.shape}: expected class "
                          f"indices of shape {expected} or class probabilities of shape {x.shape}")
-    valid = y != ignore_index
     classes = x.shape[1]
-    bad = valid & ((y < 0) | (y >= classes))
-    if bad.any():
-        raise IndexError(f"{name}: target {int(y[bad][0])} is out of range for {classes} classes "
-                         f"(valid: 0..{classes - 1}, or ignore_index={ignore_index})")
-    return valid
+    if y.size and (y.min() < 0 or y.max() >= classes):  # the quick test first: it almost always passes
+        bad = (y != ignore_index) & ((y < 0) | (y >= classes))
+        if bad.any():
+            raise IndexError(f"{name}: target {int(y[bad][0])} is out of range for {classes} classes "
+                             f"(valid: 0..{classes - 1}, or ignore_index={ignore_index})")
 
 
 def _class_weight(weight: Any, classes: int, dtype: np.dtype, name: str) -> np.ndarray | None:
@@ -537,51 +531,53 @@ def _class_weight(weight: Any, classes: int, dtype: np.dtype, name: str) -> np.n
 # %% nbgrader={"grade": false, "grade_id": "cross_entropy", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 class CrossEntropyBackward(Function):
-    """Fused log-softmax + cross-entropy over axis 1 of x: (N, C, d1, ...).
+    """Fused log-softmax + cross-entropy over logits x: (B, C).
 
-    Per sample: loss = -sum_c t_c log softmax(x)_c = sum(t) lse(x) - sum_c t_c x_c.
+    Per row: loss = -sum_c t_c log softmax(x)_c = sum(t) lse(x) - sum_c t_c x_c.
     Gradient: d loss / dx = softmax(x) * sum(t) - t (times the reduction's scale).
-    ``target`` is class indices (N, d1, ...) or probabilities shaped like x.
+    ``target`` is class indices (B,) or probabilities (B, C).
     """
 
     def forward(self, x: np.ndarray, target: np.ndarray, weight=None, ignore_index: int = -100,
                 reduction: str = "mean", label_smoothing: float = 0.0) -> np.ndarray:
-        classes = x.shape[1]
+        rows, classes = x.shape
         eps = label_smoothing
         m = x.max(axis=1, keepdims=True)
         # TODO (task 4.4): e = exp(x - m) in one buffer (np.subtract, then
         # np.exp(..., out=e)); sum_e = e.sum(axis=1, keepdims=True);
-        # lse = m + log(sum_e). The per-sample losses follow below.
+        # lse = m[:, 0] + log(sum_e[:, 0]). The per-row losses follow below.
         ### BEGIN SOLUTION
         e = np.subtract(x, m)
         np.exp(e, out=e)
         sum_e = e.sum(axis=1, keepdims=True)
-        lse = m + np.log(sum_e)
+        lse = m[:, 0] + np.log(sum_e[:, 0])
         ### END SOLUTION
-        w_b = None if weight is None else weight.reshape((1, classes) + (1,) * (x.ndim - 2))
         if target.dtype.kind in "iu":  # class indices
-            valid = (target != ignore_index).astype(x.dtype)  # a float mask: bool * float upcasts
-            index = np.expand_dims(np.where(valid > 0, target, 0), 1)
-            w_y = valid if weight is None else weight[index[:, 0]] * valid
-            x_y = np.take_along_axis(x, index, axis=1)[:, 0]
-            # loss = (1 - eps) w_y (lse - x_y) + (eps / C) (W lse - sum_c w_c x_c), on valid samples
-            loss = (1.0 - eps) * w_y * (lse[:, 0] - x_y)
-            total = w_y  # sum_c t_c, built up below
+            counted = target != ignore_index
+            if counted.all():  # the usual case: every row counts, so the mask is the number 1
+                valid, index = 1.0, target
+            else:
+                valid, index = counted.astype(x.dtype), np.where(counted, target, 0)  # float: bool * float upcasts
+            w_y = valid if weight is None else weight[index] * valid
+            picked = np.arange(rows), index
+            # loss = (1 - eps) w_y (lse - x_y) + (eps / C) (W lse - sum_c w_c x_c), on valid rows
+            loss = (1.0 - eps) * w_y * (lse - x[picked])
+            total = w_y  # sum_c t_c, completed below when smoothing
             if eps > 0:
                 w_sum = float(classes) if weight is None else float(weight.sum())
-                w_dot_x = x.sum(axis=1) if weight is None else np.einsum("nc...,c->n...", x, weight)
-                loss = loss + (eps / classes) * valid * (w_sum * lse[:, 0] - w_dot_x)
+                w_dot_x = x.sum(axis=1) if weight is None else x @ weight
+                loss = loss + (eps / classes) * valid * (w_sum * lse - w_dot_x)
                 total = (1.0 - eps) * w_y + (eps / classes) * w_sum * valid
-            denominator = w_y.sum()
-            self.saved = ("index", e, sum_e, index, w_y, valid, w_b, total, eps, classes, reduction, denominator)
-        else:  # class probabilities, shaped like x
+            denominator = float(rows) if np.isscalar(w_y) else w_y.sum()
+            self.saved = ("index", e, sum_e, picked, w_y, valid, weight, total, eps, reduction, denominator)
+        else:  # class probabilities (B, C)
             t = target if eps == 0 else target * (1.0 - eps) + eps / classes
-            if w_b is not None:
-                t = t * w_b
+            if weight is not None:
+                t = t * weight
             total = t.sum(axis=1)
-            loss = total * lse[:, 0] - (t * x).sum(axis=1)
-            denominator = loss.size
-            self.saved = ("probability", e, sum_e, x, lse, t, w_b, total, eps, classes, reduction, denominator)
+            loss = total * lse - (t * x).sum(axis=1)
+            denominator = rows
+            self.saved = ("probability", e, sum_e, x, lse, t, weight, total, eps, reduction, denominator)
         if reduction == "none":
             return loss
         return loss.sum() / denominator if reduction == "mean" else loss.sum()
@@ -589,32 +585,30 @@ class CrossEntropyBackward(Function):
     def backward(self, grad_output: np.ndarray):
         kind, e, sum_e = self.saved[:3]
         reduction, denominator = self.saved[-2:]
-        # the reduction's scale for each sample: g / denominator, g, or g_i
+        # the reduction's scale for each row: g / denominator, g, or g_i
         scale = grad_output / denominator if reduction == "mean" else grad_output
         if kind == "index":
-            _, _, _, index, w_y, valid, w_b, total, eps, classes, _, _ = self.saved
-            scale = np.broadcast_to(scale, w_y.shape)
-            # TODO (task 4.4): grad = e / sum_e * (total * scale) for every
-            # class, minus (1 - eps) * w_y * scale at the target class (use
-            # np.take_along_axis / np.put_along_axis on axis 1), minus
-            # (eps / C) * w * scale on every class when eps > 0.
+            _, _, _, picked, w_y, valid, weight, total, eps, _, _ = self.saved
+            # TODO (task 4.4): grad = e * (total * scale / sum_e) row by row
+            # (one pass over B x C); subtract (1 - eps) * w_y * scale at the
+            # target entries grad[picked]; when eps > 0 also subtract
+            # (eps / C) * scale * valid (times the class weights, if any) everywhere.
             ### BEGIN SOLUTION
-            grad = e * (np.expand_dims(total * scale, 1) / sum_e)  # one pass over B x C
-            at_target = np.take_along_axis(grad, index, axis=1) - np.expand_dims((1.0 - eps) * w_y * scale, 1)
-            np.put_along_axis(grad, index, at_target, axis=1)
+            grad = e * (total * scale / sum_e[:, 0]).reshape(-1, 1)
+            grad[picked] -= (1.0 - eps) * w_y * scale
             if eps > 0:
-                smooth = (eps / classes) * np.expand_dims(valid * scale, 1)
-                grad -= smooth if w_b is None else smooth * w_b
+                smooth = np.reshape((eps / e.shape[1]) * scale * valid, (-1, 1))
+                grad -= smooth if weight is None else smooth * weight
             ### END SOLUTION
             return grad.astype(e.dtype, copy=False), None
-        _, _, _, x, lse, t, w_b, total, eps, classes, _, _ = self.saved
-        scale = np.expand_dims(np.broadcast_to(scale, total.shape), 1)
+        _, _, _, x, lse, t, weight, total, eps, _, _ = self.saved
+        scale = np.broadcast_to(scale, total.shape)[:, None]
         needs_x, needs_target = self.needs_input_grad
-        grad_x = e * (np.expand_dims(total, 1) * scale / sum_e) - t * scale if needs_x else None
+        grad_x = e * (total[:, None] * scale / sum_e) - t * scale if needs_x else None
         grad_target = None
         if needs_target:  # d loss / d q_c = -(1 - eps) w_c log p_c
-            log_p = x - lse
-            grad_target = -(1.0 - eps) * scale * (log_p if w_b is None else log_p * w_b)
+            log_p = x - lse[:, None]
+            grad_target = -(1.0 - eps) * scale * (log_p if weight is None else log_p * weight)
         return grad_x, grad_target
 
 
@@ -636,8 +630,22 @@ _loss.backward()
 assert np.allclose(_x.grad.data, [[0.5 - 0.1, 0.5 - 0.9]])
 ### END HIDDEN TESTS
 
+# %% [markdown]
+# The node works on a matrix of logits, one row per prediction. Spatial
+# inputs `(N, C, d1, ...)` (a class score per pixel, per token) are moved to
+# that form by the function below: the class axis goes last and the rest is
+# flattened, `(N d1 ..., C)`, with the differentiable `transpose` and
+# `reshape` of module 01, so their gradients flow back into the original
+# layout on their own.
+
 # %%
 #| export
+def _rows_of_classes(t: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N * d1 * ..., C): one row per prediction, classes last."""
+    axes = (0,) + tuple(range(2, t.ndim)) + (1,)
+    return t.transpose(axes).reshape(-1, t.shape[1])
+
+
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy with PyTorch's semantics (one fused ``CrossEntropyBackward`` node).
@@ -669,9 +677,15 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     else:
         raise TypeError(f"{name}: target must be integer class indices or float probabilities, got {target.dtype}")
     w = _class_weight(weight, input.shape[1], input.dtype, name)
+    spatial = input.shape[2:]
+    if spatial:
+        input = _rows_of_classes(input)
+        target = target.reshape(-1) if target.dtype.kind in "iu" else _rows_of_classes(target)
     loss = CrossEntropyBackward.apply(input, target, weight=w, ignore_index=ignore_index, reduction=reduction,
                                       label_smoothing=label_smoothing)
-    return loss.reshape(()) if unbatched and reduction == "none" else loss
+    if reduction == "none":
+        return loss.reshape(()) if unbatched else loss.reshape((-1,) + spatial) if spatial else loss
+    return loss
 
 
 # %% [markdown]
@@ -812,7 +826,8 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
         raise TypeError(f"{name}: target must be integer class indices, got dtype {target.dtype}")
     if input.ndim == 1:
         input, target = input.reshape(1, -1), target.reshape((1,) + target.shape)
-    valid = _check_class_targets(input.data, target.data, ignore_index, name)
+    _check_class_targets(input.data, target.data, ignore_index, name)
+    valid = target.data != ignore_index
     safe = np.where(valid, target.data, 0)
     w = _class_weight(weight, input.shape[1], input.dtype, name)
     w_y = valid.astype(input.dtype) if w is None else w[safe] * valid

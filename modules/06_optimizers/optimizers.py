@@ -72,11 +72,9 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
-    def _gradients(self):
-        """(index, parameter, gradient array) for every parameter that has a gradient."""
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                yield i, p, p.grad.data
+    def _gradients(self) -> list[tuple[Tensor, np.ndarray, dict[str, Any]]]:
+        """(parameter, gradient array, its state dict) for every parameter that has a gradient."""
+        return [(p, p.grad.data, state) for p, state in zip(self.params, self.state) if p.grad is not None]
 
     def state_dict(self) -> dict[str, Any]:
         """Hyper-parameters and a copy of every per-parameter state (arrays and step counts)."""
@@ -143,21 +141,21 @@ class SGD(Optimizer):
     def step(self) -> None:
         lr, momentum, dampening = self.defaults["lr"], self.defaults["momentum"], self.defaults["dampening"]
         weight_decay, nesterov = self.defaults["weight_decay"], self.defaults["nesterov"]
-        for i, p, g in self._gradients():
+        for p, g, state in self._gradients():
             # TODO (task 6.1): add weight decay to g (without changing
-            # p.grad); update the momentum buffer in self.state[i]
+            # p.grad); update the momentum buffer in state
             # ("momentum_buffer": a copy of g on the first step); pick the
             # direction (Nesterov or not); subtract lr * direction from p.data.
             ### BEGIN SOLUTION
             if weight_decay:
                 g = g + weight_decay * p.data
             if momentum:
-                buffer = self.state[i].get("momentum_buffer")
+                buffer = state.get("momentum_buffer")
                 if buffer is None:
-                    buffer = self.state[i]["momentum_buffer"] = np.array(g, dtype=p.dtype)
+                    buffer = state["momentum_buffer"] = np.array(g, dtype=p.data.dtype)
                 else:
                     buffer *= momentum
-                    buffer += (1.0 - dampening) * g
+                    buffer += g if dampening == 0 else (1.0 - dampening) * g  # no temporary in the usual case
                 g = g + momentum * buffer if nesterov else buffer
             p.data -= lr * g
             ### END SOLUTION
@@ -221,8 +219,7 @@ class Adam(Optimizer):
     def step(self) -> None:
         lr, (beta1, beta2), eps = self.defaults["lr"], self.defaults["betas"], self.defaults["eps"]
         weight_decay, amsgrad = self.defaults["weight_decay"], self.defaults["amsgrad"]
-        for i, p, g in self._gradients():
-            state = self.state[i]
+        for p, g, state in self._gradients():
             if not state:
                 state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
                 if amsgrad:

@@ -18,9 +18,9 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     # `shape` has size 1 (keepdims=True).
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if ones:
+        grad = grad.sum(axis=0) if extra == 1 else grad.sum(axis=tuple(range(extra)))
+    if grad.shape != shape:
+        ones = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
         grad = grad.sum(axis=ones, keepdims=True)
     return grad
 
@@ -67,19 +67,27 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
     if not root.requires_grad:
         raise RuntimeError("backward() on a tensor that does not require grad: "
                            "no input of its computation had requires_grad=True")
-    grads: dict[int, np.ndarray] = {id(root): _seed(root, gradient)}
+    seed = _seed(root, gradient)
+    grads: dict[int, np.ndarray] = {id(root): seed}
+    # ids of arrays someone else may hold (the caller's gradient, an array already stored in a
+    # leaf): a leaf gets a copy of those, and the array itself everywhere else.
+    shared = {id(seed)} if gradient is not None else set()
     for tensor in reversed(topological_order(root)):
         grad = grads.pop(id(tensor), None)
         if grad is None:
             continue
         node = tensor.grad_fn
         # TODO (task 5.3): a leaf (node is None) accumulates into tensor.grad
-        # (a new Tensor copy the first time, += afterwards); otherwise call
+        # (the first time a Tensor of the array -- copied unless owned, see
+        # above -- and += afterwards); otherwise call
         # node.backward(grad) and add each input's unbroadcast gradient into
         # grads. Release node.saved unless retain_graph.
         if node is None:
             if tensor.grad is None:
-                tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.dtype))  # a copy: grad may be shared
+                dtype = tensor.data.dtype
+                owned = grad.base is None and grad.dtype == dtype and grad.flags.writeable and id(grad) not in shared
+                tensor.grad = Tensor._wrap(grad if owned else np.array(grad, dtype=dtype))
+                shared.add(id(grad))
             else:
                 tensor.grad.data += grad
             continue
@@ -89,8 +97,8 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
         for parent, parent_grad in zip(node.inputs, node.backward(grad)):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            if parent_grad.shape != parent.shape:
-                parent_grad = unbroadcast(parent_grad, parent.shape)
+            if parent_grad.shape != parent.data.shape:
+                parent_grad = unbroadcast(parent_grad, parent.data.shape)
             key = id(parent)
             # out of place: a rule may hand the same array to two inputs
             grads[key] = parent_grad if key not in grads else grads[key] + parent_grad

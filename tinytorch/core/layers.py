@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Function, Tensor
 
 
 def _named_children(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
@@ -102,6 +102,28 @@ def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
 
+class LinearBackward(Function):
+    """out = x @ w + b (fused);  dx = g @ w^T, dw = x^T g, db = sum of g over the rows."""
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # TODO (task 3.2): save x and w, return x @ w + b.
+        self.saved = (x, w)
+        out = x @ w
+        out += b  # in place: the matmul result is ours, no second buffer
+        return out
+
+    def backward(self, grad_output: np.ndarray):
+        x, w = self.saved
+        needs_x, needs_w, needs_b = self.needs_input_grad
+        rows = grad_output.reshape(-1, grad_output.shape[-1])  # (..., out) -> (rows, out)
+        # TODO (task 3.2): the three gradients above (None where not needed);
+        # flatten x to rows the same way for dw.
+        grad_x = grad_output @ w.T if needs_x else None
+        grad_w = x.reshape(-1, x.shape[-1]).T @ rows if needs_w else None
+        grad_b = rows.sum(axis=0) if needs_b else None
+        return grad_x, grad_w, grad_b
+
+
 class Linear(Module):
     """y = x @ weight + bias, with weight (in_features, out_features) and bias (out_features,)."""
 
@@ -118,12 +140,12 @@ class Linear(Module):
                      if bias else None)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.shape[-1:] != (self.in_features,):
+        if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expects input (..., {self.in_features}), "
                              f"got shape {x.shape}")
-        # TODO (task 3.2): x @ weight, plus bias when there is one.
-        out = x @ self.weight
-        return out if self.bias is None else out + self.bias
+        if self.bias is None:
+            return x @ self.weight
+        return LinearBackward.apply(x, self.weight, self.bias)
 
     def __repr__(self) -> str:
         return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
