@@ -132,10 +132,10 @@ def step_allocations(batch: int, hidden: int) -> dict[str, float]:
     return {"peak_bytes": peak, "needed_bytes": needed, "ratio": peak / needed}
 
 
-def run(rounds: int = 60) -> list[dict]:
+def run(rounds: int = 60, sizes: list[tuple[int, int]] = SIZES) -> list[dict]:
     torch = load_torch()
     rows = []
-    for batch, hidden in SIZES:
+    for batch, hidden in sizes:
         x, y = make_data(batch)
         weights = init_weights(hidden)
         candidates = {"numpy": NumpyStep(weights, x, y), "tinytorch": TinyStep(weights, x, y)}

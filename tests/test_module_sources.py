@@ -74,3 +74,13 @@ def test_module_source_runs_top_to_bottom(module, tmp_path):
     result = subprocess.run([sys.executable, str(ROOT / module.source)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_every_task_has_tests_marked_with_its_number():
+    marked = set()
+    for test_file in (ROOT / "tests").glob("test_*.py"):
+        marked.update(re.findall(r"@pytest\.mark\.task_(\d+)_(\d+)", test_file.read_text(encoding="utf-8")))
+    for module in MODULES:
+        tasks = set(re.findall(r"\(task (\d+)\.(\d+)\)", (ROOT / module.source).read_text(encoding="utf-8")))
+        missing = sorted(f"{a}.{b}" for a, b in tasks if (a, b) not in marked)
+        assert not missing, f"{module.slug}: tasks without a marked test: {missing}"

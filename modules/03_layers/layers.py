@@ -21,7 +21,7 @@
 # | task | what | graded |
 # |------|------|--------|
 # | 3.1 | `Module.parameters`: find every learnable tensor, once | 3 pts |
-# | 3.2 | `Linear.forward`: `x @ W + b` | 2 pts |
+# | 3.2 | `LinearBackward`: the fused layer `x @ W + b` and its three gradients | 2 pts |
 # | 3.3 | `Dropout.forward`: inverted dropout in training, identity in eval | 3 pts |
 
 # %%

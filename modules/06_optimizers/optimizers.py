@@ -21,7 +21,7 @@
 # |------|------|--------|
 # | 6.1 | `SGD.step`: momentum, dampening, Nesterov, weight decay | 4 pts |
 # | 6.2 | `Adam.step`: running moments with bias correction | 4 pts |
-# | 6.3 | `AdamW`: decoupled weight decay | 2 pts |
+# | 6.3 | `AdamW._weight_decay`: decoupled weight decay | 2 pts |
 #
 # Updates happen **in place on `.data`**: the parameter tensor stays the
 # same object (the model still holds it) and no graph is recorded, because

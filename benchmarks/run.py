@@ -1,0 +1,101 @@
+"""Run every benchmark, print the tables, write results.json.
+
+    python benchmarks/run.py [--quick] [--json PATH]
+
+All ratios are to a baseline measured in the same run (a hand-fused numpy
+version); PyTorch rows appear when torch is installed. One BLAS thread.
+"""
+
+from __future__ import annotations
+
+import common  # noqa: F401  (pins BLAS threads before numpy loads)
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import bench_cross_entropy
+import bench_training_step
+from common import load_torch, machine, write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS = {(32, 128): 1.3, (256, 128): 1.2, (256, 1024): 1.1}
+
+
+def import_times(repeats: int = 7) -> dict[str, float]:
+    """Median seconds of a fresh interpreter importing the package (and all its course modules)."""
+    out = {}
+    for label, statement in [("python -c pass", "pass"), ("import tinytorch", "import tinytorch"),
+                             ("import every tinytorch module",
+                              "import tinytorch.core.training, tinytorch.core.losses, tinytorch.data.loader")]:
+        samples = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", statement], check=True, cwd=ROOT)
+            samples.append(time.perf_counter() - start)
+        out[label] = statistics.median(samples)
+    return out
+
+
+def milestone_time() -> dict[str, float | str]:
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, str(ROOT / "milestones" / "03_mlp_digits.py"), "--no-progress"],
+                            capture_output=True, text=True, check=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    training = float(re.search(r"training time: ([\d.]+) s", result.stdout).group(1))
+    return {"wall_s": wall, "training_s": training, "result": result.stdout.strip().splitlines()[-1]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--json", default=str(Path(__file__).with_name("results.json")))
+    args = parser.parse_args()
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=150)
+    torch = load_torch()
+    names = ["numpy", "tinytorch"] + (["pytorch"] if torch is not None else [])
+
+    steps = bench_training_step.run(rounds=10 if args.quick else 60)
+    table = Table(title="MLP 64-H-H-10 training step (forward, CE, backward, SGD momentum), 1 BLAS thread")
+    for column in ["batch, H", *[f"{n} ms" for n in names], *[f"{n} ratio" for n in names], "target",
+                   "step alloc / needed"]:
+        table.add_column(column, justify="right")
+    for row in steps:
+        key = (row["batch"], row["hidden"])
+        table.add_row(f"{key[0]}, {key[1]}", *[f"{row['ms'][n]:.3f}" for n in names],
+                      *[f"{row['ratio'][n]:.2f}x" for n in names], f"<= {TARGETS[key]}x",
+                      f"{row['memory']['ratio']:.2f}")
+    console.print(table)
+
+    ce = bench_cross_entropy.run(rounds=3 if args.quick else 7)
+    table = Table(title="Cross-entropy forward + backward, float32")
+    for column in ["B, C", *[f"{n} ms" for n in names], *[f"{n} ratio" for n in names],
+                   "peak B x C buffers (numpy / tinytorch)"]:
+        table.add_column(column, justify="right")
+    for row in ce:
+        table.add_row(f"{row['batch']}, {row['classes']}", *[f"{row['ms'][n]:.3f}" for n in names],
+                      *[f"{row['ratio'][n]:.2f}x" for n in names],
+                      f"{row['peak_buffers']['numpy']:.2f} / {row['peak_buffers']['tinytorch']:.2f}")
+    console.print(table)
+
+    imports = import_times(3 if args.quick else 7)
+    milestone = milestone_time()
+    console.print("import times: " + ", ".join(f"{k}: {v:.3f} s" for k, v in imports.items()))
+    console.print(f"milestone 03: {milestone['training_s']:.2f} s training, {milestone['wall_s']:.2f} s wall, "
+                  f"{milestone['result']}")
+    write_json(Path(args.json), {"machine": machine(), "training_step": steps, "cross_entropy": ce,
+                                 "import_s": imports, "milestone_03": milestone,
+                                 "torch": getattr(torch, "__version__", None)})
+    console.print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The benchmark code runs and compares like with like (no timing is asserted: machines are noisy)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+@pytest.mark.slow
+def test_training_step_benchmark_runs_the_same_computation_everywhere():
+    import bench_training_step
+
+    rows = bench_training_step.run(rounds=2, sizes=[(16, 32)])  # asserts the losses agree inside
+    assert rows[0]["ratio"]["numpy"] == 1.0 and rows[0]["ms"]["tinytorch"] > 0
+    assert 0 < rows[0]["memory"]["peak_bytes"]
+
+
+@pytest.mark.slow
+def test_cross_entropy_benchmark_checks_values_and_measures_buffers():
+    import bench_cross_entropy
+
+    rows = bench_cross_entropy.run(rounds=1, sizes=[(128, 50)])  # asserts loss and gradient agree inside
+    assert rows[0]["peak_buffers"]["tinytorch"] > 1.0  # at least the gradient itself
+
+
+def test_importing_the_package_and_cli_is_light_and_writes_nothing(tmp_path):
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys, tinytorch, tinytorch.core.training, tinytorch.core.losses, tinytorch.data.loader, tito\n"
+            "heavy = [m for m in ('rich', 'matplotlib', 'nbgrader', 'jupytext', 'torch', 'scipy') if m in sys.modules]\n"
+            "print(','.join(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PYTHONPATH": str(root), "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "" and result.stderr == ""
+    assert list(tmp_path.iterdir()) == []  # no log file, no cache, nothing
