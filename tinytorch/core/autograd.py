@@ -31,8 +31,10 @@ def topological_order(root: Tensor) -> list[Tensor]:
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     # TODO (task 5.2): pop (tensor, emitted); if emitted, append it to order;
-    # otherwise, unless visited, mark it, push (tensor, True), then push its
-    # grad_fn inputs that require grad.
+    # otherwise, unless visited, mark it, push (tensor, True), then look at
+    # its grad_fn inputs that require grad and are not visited: a leaf
+    # (grad_fn None) is marked and appended to order at once, any other
+    # input is pushed as (input, False).
     while stack:
         tensor, emit = stack.pop()
         if emit:
@@ -42,10 +44,17 @@ def topological_order(root: Tensor) -> list[Tensor]:
             continue
         visited.add(id(tensor))
         stack.append((tensor, True))
-        if tensor.grad_fn is not None:
-            for parent in tensor.grad_fn.inputs:
-                if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+        if tensor.grad_fn is None:
+            continue
+        for parent in tensor.grad_fn.inputs:
+            key = id(parent)
+            if not parent.requires_grad or key in visited:
+                continue
+            if parent.grad_fn is None:  # a leaf has no inputs: nothing to wait for
+                visited.add(key)
+                order.append(parent)
+            else:
+                stack.append((parent, False))
     return order
 
 

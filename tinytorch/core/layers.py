@@ -115,11 +115,14 @@ class LinearBackward(Function):
     def backward(self, grad_output: np.ndarray):
         x, w = self.saved
         needs_x, needs_w, needs_b = self.needs_input_grad
-        rows = grad_output.reshape(-1, grad_output.shape[-1])  # (..., out) -> (rows, out)
-        # TODO (task 3.2): the three gradients above (None where not needed);
-        # flatten x to rows the same way for dw.
+        if x.ndim > 2:  # (..., in) and (..., out) -> rows
+            x, rows = x.reshape(-1, x.shape[-1]), grad_output.reshape(-1, grad_output.shape[-1])
+        else:
+            rows = grad_output
+        # TODO (task 3.2): the three gradients above (None where not needed),
+        # with x and rows as 2-D matrices.
         grad_x = grad_output @ w.T if needs_x else None
-        grad_w = x.reshape(-1, x.shape[-1]).T @ rows if needs_w else None
+        grad_w = x.T @ rows if needs_w else None
         grad_b = rows.sum(axis=0) if needs_b else None
         return grad_x, grad_w, grad_b
 
