@@ -65,7 +65,7 @@ def main() -> int:
     steps = bench_training_step.run(rounds=10 if args.quick else 60)
     table = Table(title="MLP 64-H-H-10 training step (forward, CE, backward, SGD momentum), 1 BLAS thread")
     for column in ["batch, H", *[f"{n} ms" for n in names], *[f"{n} ratio" for n in names], "target",
-                   "step alloc / needed"]:
+                   "peak memory vs numpy"]:
         table.add_column(column, justify="right")
     for row in steps:
         key = (row["batch"], row["hidden"])
