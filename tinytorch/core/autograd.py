@@ -47,8 +47,10 @@ def topological_order(root: Tensor) -> list[Tensor]:
         if tensor.grad_fn is None:
             continue
         for parent in tensor.grad_fn.inputs:
+            if not parent.requires_grad:  # a constant (the data batch, the labels): not part of the walk
+                continue
             key = id(parent)
-            if not parent.requires_grad or key in visited:
+            if key in visited:
                 continue
             if parent.grad_fn is None:  # a leaf has no inputs: nothing to wait for
                 visited.add(key)
