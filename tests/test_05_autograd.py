@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinytorch.core.autograd import GradcheckError, backward, gradcheck, no_grad, topological_order, unbroadcast
+from tinytorch.core.autograd import GradcheckError, gradcheck, no_grad, topological_order, unbroadcast
 from tinytorch.core.tensor import Function, Tensor
 
 

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinytorch.core.activations import sigmoid, softmax, stable_sigmoid
+from tinytorch.core.activations import sigmoid, softmax, stable_sigmoid  # noqa: F401 (softmax: re-exported as a loss helper)
 from tinytorch.core.layers import Module
 from tinytorch.core.tensor import Function, Tensor, where
 
