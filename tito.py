@@ -36,10 +36,7 @@ def _modules(numbers: list[str], all_: bool):
 
     if all_ or not numbers:
         return MODULES
-    try:
-        return tuple(find_module(n) for n in numbers)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    return tuple(find_module(n) for n in numbers)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import os
 from importlib import metadata
 import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
 
+from tito_cli import package_env
 from tito_cli.manifest import MODULES
 
 
@@ -36,9 +36,8 @@ def _version(name: str, fix: str) -> Callable[[], str]:
 def _package(root: Path) -> Callable[[], str]:
     def check() -> str:
         code = "import importlib\n" + "".join(f"importlib.import_module({m.target!r})\n" for m in MODULES)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
         result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
-                                env=env)
+                                env=package_env(root))
         if result.returncode:
             last = result.stderr.strip().splitlines()[-1:] or ["import failed"]
             raise RuntimeError(f"the package does not import ({last[0]}); run `tito export` or "

@@ -128,20 +128,20 @@ def atomic_write(path: Path, content: str) -> None:
         raise
 
 
-def render_all(root: Path, modules: tuple[Module, ...] = MODULES, sources: dict[str, Path] | None = None) -> dict[Path, str]:
+def render_all(root: Path, modules: tuple[Module, ...] = MODULES) -> dict[Path, str]:
     """Render every module first, so one broken source leaves the package untouched."""
     out = {}
     for module in modules:
-        source = (sources or {}).get(module.number, root / module.source)
+        source = root / module.source
         if not source.exists():
             raise ExportError(f"{module.source.as_posix()}: module source not found")
         out[root / module.target_path] = render(module, source.read_text(encoding="utf-8"))
     return out
 
 
-def export(root: Path, modules: tuple[Module, ...] = MODULES, sources: dict[str, Path] | None = None) -> list[Path]:
+def export(root: Path, modules: tuple[Module, ...] = MODULES) -> list[Path]:
     """Write the generated files; returns the paths whose content changed."""
-    rendered = render_all(root, modules, sources)
+    rendered = render_all(root, modules)
     changed = []
     for path, content in rendered.items():
         if not path.exists() or path.read_text(encoding="utf-8") != content:

@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import csv
 import difflib
+import io
 import json
 import os
 import shutil
@@ -269,13 +270,11 @@ def scores(course: Path, module: Module) -> list[dict]:
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["student", "score", "max_score", "percent", "status", "note"])
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=["student", "score", "max_score", "percent", "status", "note"])
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(path, text.getvalue())
 
 
 def _print_rows(rows: list[dict], title: str) -> None:
@@ -296,10 +295,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
     if modules is None:
         if not args.module:
             raise CommandError("name a module (e.g. `tito nbgrader generate 04`) or pass --all")
-        try:
-            modules = (find_module(args.module),)
-        except ValueError as error:
-            raise CommandError(str(error)) from None
+        modules = (find_module(args.module),)
     if args.action == "generate":
         course = _course(root, args.course, must_exist=False)
         for module in modules:

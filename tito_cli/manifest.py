@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tito_cli import CommandError
+
 
 @dataclass(frozen=True)
 class Module:
@@ -68,13 +70,13 @@ MILESTONES: tuple[Milestone, ...] = (
 
 
 def find_module(number: str) -> Module:
-    """Look a module up by number ("4", "04") or slug ("04_losses"); ValueError names the choices."""
+    """Look a module up by number ("4", "04") or slug ("04_losses"); CommandError names the choices."""
     key = str(number).strip()
     for module in MODULES:
         if key in (module.number, module.slug, module.name) or (key.isdigit() and int(key) == int(module.number)):
             return module
     choices = ", ".join(m.slug for m in MODULES)
-    raise ValueError(f"unknown module {number!r}; choose one of: {choices}")
+    raise CommandError(f"unknown module {number!r}; choose one of: {choices}")
 
 
 def find_milestone(number: str) -> Milestone:
@@ -83,4 +85,4 @@ def find_milestone(number: str) -> Milestone:
         if key in (milestone.number, milestone.name) or (key.isdigit() and int(key) == int(milestone.number)):
             return milestone
     choices = ", ".join(f"{m.number} ({m.name})" for m in MILESTONES)
-    raise ValueError(f"unknown milestone {number!r}; choose one of: {choices}")
+    raise CommandError(f"unknown milestone {number!r}; choose one of: {choices}")

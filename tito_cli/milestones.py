@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tito_cli import CommandError
+from tito_cli import CommandError, package_env
 from tito_cli.manifest import MILESTONES, Module, find_milestone, find_module
 
 
@@ -28,16 +27,10 @@ def missing_names(modules: list[Module], root: Path) -> dict[str, list[str]]:
         "print(json.dumps(out))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
-                            env=_env(root))
+                            env=package_env(root))
     if result.returncode != 0:
         return {m.number: list(m.exports) for m in modules}
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def _env(root: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
-    return env
 
 
 def run(args: argparse.Namespace, root: Path) -> int:
@@ -54,10 +47,7 @@ def run(args: argparse.Namespace, root: Path) -> int:
         console.print(table)
         return 0
 
-    try:
-        milestone = find_milestone(args.milestone)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    milestone = find_milestone(args.milestone)
     needed = [find_module(number) for number in milestone.needs]
     report = missing_names(needed, root)
     for module in needed:
@@ -68,5 +58,5 @@ def run(args: argparse.Namespace, root: Path) -> int:
                                f"`tito module complete {module.number}`")
     console.print(f"[bold]Milestone {milestone.number} ({milestone.year}): {milestone.summary}[/bold]")
     extra = [a for a in (args.extra or []) if a != "--"]
-    result = subprocess.run([sys.executable, str(root / milestone.script), *extra], cwd=root, env=_env(root))
+    result = subprocess.run([sys.executable, str(root / milestone.script), *extra], cwd=root, env=package_env(root))
     return result.returncode

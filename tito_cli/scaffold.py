@@ -12,7 +12,7 @@ import re
 
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-_TASK = re.compile(r"\(task (\d+\.\d+)\)")
+TASK_PATTERN = re.compile(r"\(task (\d+\.\d+)\)")
 STUB_MESSAGE = "replace this line with your solution (see the TODO above)"
 
 
@@ -29,7 +29,7 @@ def scaffold(text: str, filename: str = "<module>") -> str:
     opened_at = 0
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
-        found = _TASK.search(line)
+        found = TASK_PATTERN.search(line)
         if found and inside is None:
             task = found.group(1)
         if stripped in (BEGIN_SOLUTION, BEGIN_HIDDEN):

@@ -25,10 +25,10 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
-from tito_cli import CommandError
+from tito_cli import CommandError, package_env
 from tito_cli.export import ExportError, atomic_write, render
 from tito_cli.manifest import MILESTONES, MODULES, Module, find_module
-from tito_cli.scaffold import has_solutions, scaffold
+from tito_cli.scaffold import TASK_PATTERN, has_solutions, scaffold
 
 
 def _sha(text: str) -> str:
@@ -133,7 +133,7 @@ def start(root: Path, module: Module, force: bool) -> int:
     wrote_notebook = _write_notebook(student_text, notebook)
     workspace.record(module, scaffold_sha=_sha(student_text), started=time.strftime("%Y-%m-%d %H:%M:%S"),
                      notebook_sha=_sha(notebook.read_text(encoding="utf-8")) if wrote_notebook else None)
-    tasks = sorted(set(_task_numbers(student_text)), key=lambda t: tuple(int(p) for p in t.split(".")))
+    tasks = sorted(set(TASK_PATTERN.findall(student_text)), key=lambda t: tuple(int(p) for p in t.split(".")))
     print(f"module {module.number} ({module.name}) is ready for you: {module.source.as_posix()}"
           + (f" and {notebook.relative_to(root).as_posix()}" if wrote_notebook else ""))
     print(f"your tasks: {', '.join(tasks)} (each TODO names its task; `pytest -m task_{tasks[0].replace('.', '_')}` "
@@ -142,12 +142,6 @@ def start(root: Path, module: Module, force: bool) -> int:
         print(f"backup of the previous file: {backup.relative_to(root).as_posix()}")
     print(f"when you are done: tito module complete {module.number}")
     return 0
-
-
-def _task_numbers(text: str) -> list[str]:
-    import re
-
-    return re.findall(r"\(task (\d+\.\d+)\)", text)
 
 
 # ---- tests ----------------------------------------------------------------------
@@ -207,10 +201,8 @@ def report_tests(module: Module, results: list[TestResult]) -> tuple[int, int]:
 
 def _import_error(root: Path, module: Module) -> str | None:
     code = f"import importlib; importlib.import_module({module.target!r})"
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH", "")]))
     completed = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
-                               env=env)
+                               env=package_env(root))
     if completed.returncode == 0:
         return None
     lines = completed.stderr.strip().splitlines()
@@ -305,10 +297,7 @@ def status(root: Path) -> int:
 def run(args: argparse.Namespace, root: Path) -> int:
     if args.action == "status":
         return status(root)
-    try:
-        module = find_module(args.module)
-    except ValueError as error:
-        raise CommandError(str(error)) from None
+    module = find_module(args.module)
     if args.action == "start":
         return start(root, module, args.force)
     if args.action == "complete":
