@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinytorch.core.autograd import GradcheckError, gradcheck, no_grad, topological_order, unbroadcast
+from tinytorch.core.autograd import GradcheckError, accumulate_grad, gradcheck, no_grad, unbroadcast
 from tinytorch.core.tensor import Function, Tensor
 
 
@@ -28,22 +28,48 @@ def test_unbroadcast_matches_sum_over_broadcast_axes(grad_shape, shape):
 
 
 @pytest.mark.task_5_2
-def test_topological_order_puts_inputs_first():
+def test_accumulate_grad_stores_owned_arrays_and_copies_the_rest():
+    leaf = Tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    fresh = np.ones(3, dtype=np.float32)
+    shared: set[int] = set()
+    accumulate_grad(leaf, fresh, shared)
+    assert leaf.grad.data is fresh and id(fresh) in shared
+    accumulate_grad(leaf, np.full(3, 2.0, dtype=np.float32), shared)
+    assert leaf.grad.data is fresh and np.allclose(fresh, 3.0)  # added in place
+    for grad in [np.ones((2, 3), dtype=np.float32)[0],          # a view
+                 np.ones(3),                                    # another dtype
+                 np.broadcast_to(np.float32(1.0), (3,)),        # read-only
+                 fresh]:                                        # stored in another leaf
+        other = Tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+        accumulate_grad(other, grad, shared)
+        assert other.grad.data is not grad and other.grad.dtype == np.float32
+        assert np.array_equal(other.grad.data, np.asarray(grad, dtype=np.float32))
+
+
+@pytest.mark.task_5_3
+def test_nodes_run_after_all_their_consumers():
+    order = []
+
+    class Recording(Function):
+        def forward(self, a, b):
+            self.saved = ()
+            return a * b
+
+        def backward(self, grad_output):
+            order.append(self)
+            return grad_output, grad_output
+
     a = Tensor([1.0], requires_grad=True)
-    b = a * 2
-    c = a + b
-    d = c * b
-    order = topological_order(d)
-    assert len(order) == 4
-    position = {id(t): i for i, t in enumerate(order)}
-    for t in order:
-        if t.grad_fn is not None:
-            for parent in t.grad_fn.inputs:
-                if parent.requires_grad:  # constants are inputs but not part of the walk
-                    assert position[id(parent)] < position[id(t)]
+    b = Recording.apply(a, a)
+    c = Recording.apply(b, Tensor([1.0]))
+    d = Recording.apply(c, b)
+    d.backward()
+    assert order == [d.grad_fn, c.grad_fn, b.grad_fn]  # b waits for both of its consumers
+    assert d.grad_fn.sequence_nr > c.grad_fn.sequence_nr > b.grad_fn.sequence_nr
+    assert a.grad.data[0] == 4.0  # d -> b directly, and d -> c -> b: 2 paths, each to both inputs of b
 
 
-@pytest.mark.task_5_2
+@pytest.mark.task_5_3
 def test_deep_chain_does_not_hit_the_recursion_limit():
     x = Tensor([1.0], requires_grad=True)
     y = x

@@ -35,6 +35,7 @@
 #| export
 from __future__ import annotations
 
+import itertools
 from typing import Any, Sequence
 
 import numpy as np
@@ -127,6 +128,12 @@ assert as_array(np.float64(3.0)).dtype == np.float64
 # when the op broadcast its inputs; undoing the broadcast (summing over the
 # broadcast axes) is done once, by the engine in module 05, not by each rule.
 #
+# Every recorded node also gets a `sequence_nr`: 0 for the first node ever
+# recorded, then 1, 2, ... A node's inputs always exist before the node, so
+# their numbers are smaller. Module 05's engine relies on that to order the
+# backward pass without sorting the graph (PyTorch numbers its nodes the
+# same way).
+#
 # Gradient mode: inside `no_grad()` (module 05) no node is recorded. The
 # switch it flips lives here because `apply` is where recording happens.
 
@@ -146,6 +153,9 @@ def set_grad_enabled(mode: bool) -> None:
     _grad_enabled = bool(mode)
 
 
+_sequence_numbers = itertools.count()  # 0, 1, 2, ...: the order in which nodes are recorded
+
+
 class Function:
     """A graph node: one operation's forward rule and its backward rule.
 
@@ -160,6 +170,7 @@ class Function:
     inputs: tuple[Tensor, ...] = ()
     saved: Any = ()
     needs_input_grad: tuple[bool, ...] = ()
+    sequence_nr: int = -1  # set when the node is recorded
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward")
@@ -174,15 +185,14 @@ class Function:
         data = node.forward(*[t.data for t in inputs], **options)
         if type(data) is not np.ndarray:  # numpy reductions return scalars
             data = np.asarray(data)
-        out = Tensor._wrap(data)
         if _grad_enabled:
             needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 node.inputs = inputs
                 node.needs_input_grad = needs
-                out.requires_grad = True
-                out.grad_fn = node
-        return out
+                node.sequence_nr = next(_sequence_numbers)
+                return Tensor._wrap(data, node)
+        return Tensor._wrap(data)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -602,13 +612,13 @@ class Tensor:
         self.grad_fn: Function | None = None
 
     @classmethod
-    def _wrap(cls, data: np.ndarray) -> Tensor:
+    def _wrap(cls, data: np.ndarray, grad_fn: Function | None = None) -> Tensor:
         """A result tensor around an array we just computed (no conversion, no copy)."""
         out = cls.__new__(cls)
         out.data = data
-        out.requires_grad = False
+        out.requires_grad = grad_fn is not None
         out.grad = None
-        out.grad_fn = None
+        out.grad_fn = grad_fn
         return out
 
     # ---- what a tensor is ------------------------------------------------

@@ -505,18 +505,26 @@ plt.show()
 
 # %%
 #| export
-def _check_class_targets(x: np.ndarray, y: np.ndarray, ignore_index: int, name: str) -> None:
-    """Validate class indices (N, d1, ...) against logits (N, C, d1, ...); IndexError names a bad one."""
+def _check_class_targets(x: np.ndarray, y: np.ndarray, ignore_index: int, name: str) -> bool:
+    """Validate class indices (N, d1, ...) against logits (N, C, d1, ...); IndexError names a bad one.
+
+    Returns whether any target equals ``ignore_index`` (so callers can skip the mask when none does).
+    """
     expected = (x.shape[0],) + x.shape[2:]
     if y.shape != expected:
         raise ValueError(f"{name}: target shape {y.shape} does not fit input shape {x.shape}: expected class "
                          f"indices of shape {expected} or class probabilities of shape {x.shape}")
     classes = x.shape[1]
-    if y.size and (y.min() < 0 or y.max() >= classes):  # the quick test first: it almost always passes
-        bad = (y != ignore_index) & ((y < 0) | (y >= classes))
-        if bad.any():
-            raise IndexError(f"{name}: target {int(y[bad][0])} is out of range for {classes} classes "
-                             f"(valid: 0..{classes - 1}, or ignore_index={ignore_index})")
+    if not y.size:
+        return False
+    if y.min() >= 0 and y.max() < classes:  # the quick test first: it almost always passes
+        return 0 <= ignore_index < classes and bool((y == ignore_index).any())
+    ignored = y == ignore_index
+    bad = ~ignored & ((y < 0) | (y >= classes))
+    if bad.any():
+        raise IndexError(f"{name}: target {int(y[bad][0])} is out of range for {classes} classes "
+                         f"(valid: 0..{classes - 1}, or ignore_index={ignore_index})")
+    return True  # every target outside 0..C-1 is ignore_index
 
 
 def _class_weight(weight: Any, classes: int, dtype: np.dtype, name: str) -> np.ndarray | None:
@@ -538,7 +546,7 @@ class CrossEntropyBackward(Function):
     ``target`` is class indices (B,) or probabilities (B, C).
     """
 
-    def forward(self, x: np.ndarray, target: np.ndarray, weight=None, ignore_index: int = -100,
+    def forward(self, x: np.ndarray, target: np.ndarray, weight=None, ignore_index: int | None = None,
                 reduction: str = "mean", label_smoothing: float = 0.0) -> np.ndarray:
         rows, classes = x.shape
         eps = label_smoothing
@@ -553,10 +561,12 @@ class CrossEntropyBackward(Function):
         lse = m[:, 0] + np.log(sum_e[:, 0])
         ### END SOLUTION
         if target.dtype.kind in "iu":  # class indices
-            counted = target != ignore_index
-            if counted.all():  # the usual case: every row counts, so the mask is the number 1
+            # ignore_index is None when no row has it (the wrapper has checked): the usual
+            # case, where the mask of counted rows is just the number 1.
+            if ignore_index is None:
                 valid, index = 1.0, target
             else:
+                counted = target != ignore_index
                 valid, index = counted.astype(x.dtype), np.where(counted, target, 0)  # float: bool * float upcasts
             w_y = valid if weight is None else weight[index] * valid
             picked = np.arange(rows), index
@@ -568,7 +578,7 @@ class CrossEntropyBackward(Function):
                 w_dot_x = x.sum(axis=1) if weight is None else x @ weight
                 loss = loss + (eps / classes) * valid * (w_sum * lse - w_dot_x)
                 total = (1.0 - eps) * w_y + (eps / classes) * w_sum * valid
-            denominator = float(rows) if np.isscalar(w_y) else w_y.sum()
+            denominator = float(rows) if isinstance(w_y, float) else float(w_y.sum())
             self.saved = ("index", e, sum_e, picked, w_y, valid, weight, total, eps, reduction, denominator)
         else:  # class probabilities (B, C)
             t = target if eps == 0 else target * (1.0 - eps) + eps / classes
@@ -585,8 +595,12 @@ class CrossEntropyBackward(Function):
     def backward(self, grad_output: np.ndarray):
         kind, e, sum_e = self.saved[:3]
         reduction, denominator = self.saved[-2:]
-        # the reduction's scale for each row: g / denominator, g, or g_i
-        scale = grad_output / denominator if reduction == "mean" else grad_output
+        # the reduction's scale for each row: g / denominator, g, or g_i. A Python number
+        # when reduced, so that the scalar arithmetic below costs no numpy calls.
+        if reduction == "none":
+            scale = grad_output
+        else:
+            scale = float(grad_output) / denominator if reduction == "mean" else float(grad_output)
         if kind == "index":
             _, _, _, picked, w_y, valid, weight, total, eps, _, _ = self.saved
             # TODO (task 4.4): grad = e * (total * scale / sum_e) row by row
@@ -667,7 +681,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
         input = input.reshape(1, -1)
         target = target.reshape((1,) + target.shape)
     if target.dtype.kind in "iu":
-        _check_class_targets(input.data, target.data, ignore_index, name)
+        if not _check_class_targets(input.data, target.data, ignore_index, name):
+            ignore_index = None  # no row to ignore: the node can skip the mask
     elif target.dtype.kind == "f":
         if target.shape != input.shape:
             expected = (input.shape[0],) + input.shape[2:]

@@ -23,8 +23,8 @@
 # | task | what | graded |
 # |------|------|--------|
 # | 5.1 | `unbroadcast`: sum a gradient back to an input's shape | 3 pts |
-# | 5.2 | `topological_order`: every tensor after all of its inputs, without recursion | 3 pts |
-# | 5.3 | `backward`: walk the order in reverse, call the rules, accumulate | 4 pts |
+# | 5.2 | `accumulate_grad`: add into a leaf's `.grad`, copying only when needed | 3 pts |
+# | 5.3 | `backward`: walk the nodes newest first, call the rules, accumulate | 4 pts |
 # | 5.4 | `gradcheck`: compare the engine with finite differences | 2 pts |
 #
 # ## Why the rules were written before the engine
@@ -48,13 +48,14 @@
 #   and modules 01-04 can test their rules by calling `node.backward(...)`
 #   directly on numbers.
 #
-# So in this module you learn the chain rule as an algorithm: order the
-# graph, seed the output gradient with 1, walk backwards.
+# So in this module you learn the chain rule as an algorithm: seed the
+# output gradient with 1, walk the nodes newest first, add up at the leaves.
 
 # %%
 #| export
 from __future__ import annotations
 
+import heapq
 from typing import Any, Callable
 
 import numpy as np
@@ -108,88 +109,108 @@ assert float(unbroadcast(np.arange(6.0).reshape(2, 3), ())) == 15.0
 # ## 2. The order of the walk
 #
 # A node's backward rule may run only when the gradient of its output is
-# complete, i.e. after every consumer of that output has contributed. A
-# *topological order* lists every tensor after all of its inputs; walking it
-# in reverse satisfies that condition.
+# complete, i.e. after every consumer of that output has contributed.
 #
-# Leaves (parameters, inputs) have no inputs of their own, so they can be
-# emitted the moment they are found; only the tensors made by operations need
-# the two-step push. In a network most tensors in the graph are parameters,
-# so this halves the work of the walk.
-#
-# micrograd builds the order with a recursive function. A chain of 5,000
-# operations (an RNN unrolled over a long sequence) then exceeds Python's
-# recursion limit. We use an explicit stack instead: each tensor is pushed
-# once to be *expanded* (its inputs pushed) and once more to be *emitted*
-# after them.
-#
-# Visiting each tensor once matters for more than depth: the original
+# micrograd gets such an order by sorting the graph topologically with a
+# recursive function; a chain of 5,000 operations (an RNN unrolled over a
+# long sequence) then exceeds Python's recursion limit. The original
 # TinyTorch recursed once per *path*, so `h = h + h` repeated n times called
-# backward 2^(n+1) - 1 times. Here it is n + 1 nodes, each visited once.
+# backward 2^(n+1) - 1 times.
+#
+# We need no sorting at all. Module 01 numbers every node as it is recorded
+# (`sequence_nr`), and a node's inputs always exist before the node, so
+# **every consumer of a tensor has a larger number than the tensor's own
+# node**. Handling the pending tensors largest number first therefore
+# finishes all consumers of a tensor before the tensor itself:
+#
+# ```
+#   a (leaf)   w (leaf)
+#       \       /
+#     b = a * w      node #7
+#       |      \
+#     c = b + 1  \   node #8
+#        \       |
+#      d = c * b     node #9   pending: [d]  -> pop d (9): b, c get gradients
+#                              pending: [c (8), b (7)] -> pop c: b gets more
+#                              pending: [b (7)]        -> pop b: complete now
+# ```
+#
+# A heap (`heapq`) keeps the pending tensors ordered by `-sequence_nr`. A
+# tensor enters it once, when it first receives a gradient, and is handled
+# once: `n` nodes cost `n` pushes and pops, whatever the number of paths,
+# and no recursion. PyTorch's engine orders its ready queue the same way.
+#
+# Leaves (parameters, inputs) have no rule to run: their gradient is added
+# to `.grad` after the walk, when every contribution has arrived.
 
-# %% nbgrader={"grade": false, "grade_id": "topological_order", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown]
+# ## 3. Accumulating into a leaf
+#
+# * Leaf gradients **accumulate** (`+=`) across calls, so several losses or
+#   micro-batches can add up before one optimizer step; `zero_grad()`
+#   resets them. `.grad` is always a Tensor with the leaf's shape and dtype.
+# * Because `+=` writes into `.grad`, a leaf must own its gradient array.
+#   Copying every first gradient is safe but costs a full pass over every
+#   weight matrix per step. We copy only when we cannot prove ownership:
+#   the array is a view (`base` is set), read-only (a `broadcast_to`
+#   result), of another dtype, or its id is in `shared` -- the caller's
+#   `gradient`, or an array already stored in another leaf (`a + b` hands
+#   the same array to both). A fresh result of a rule (a matmul, a sum) is
+#   stored as it is.
+
+# %% nbgrader={"grade": false, "grade_id": "accumulate_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor that ``root`` depends on (and needs a gradient), inputs before outputs."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    # TODO (task 5.2): pop (tensor, emitted); if emitted, append it to order;
-    # otherwise, unless visited, mark it, push (tensor, True), then look at
-    # its grad_fn inputs that require grad and are not visited: a leaf
-    # (grad_fn None) is marked and appended to order at once, any other
-    # input is pushed as (input, False).
+def accumulate_grad(leaf: Tensor, grad: np.ndarray, shared: set[int]) -> None:
+    """leaf.grad += grad. The first time, ``grad`` itself is stored when the engine owns it
+    (a copy otherwise), and its id is added to ``shared``."""
+    # TODO (task 5.2): if leaf.grad exists, add grad into leaf.grad.data in
+    # place. Otherwise store Tensor._wrap(grad) when it is owned (see above)
+    # or Tensor._wrap of a copy in the leaf's dtype, and record id(grad) in shared.
     ### BEGIN SOLUTION
-    while stack:
-        tensor, emit = stack.pop()
-        if emit:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.grad_fn is None:
-            continue
-        for parent in tensor.grad_fn.inputs:
-            if not parent.requires_grad:  # a constant (the data batch, the labels): not part of the walk
-                continue
-            key = id(parent)
-            if key in visited:
-                continue
-            if parent.grad_fn is None:  # a leaf has no inputs: nothing to wait for
-                visited.add(key)
-                order.append(parent)
-            else:
-                stack.append((parent, False))
+    if leaf.grad is not None:
+        leaf.grad.data += grad
+        return
+    dtype = leaf.data.dtype
+    owned = grad.base is None and grad.dtype == dtype and grad.flags.writeable and id(grad) not in shared
+    leaf.grad = Tensor._wrap(grad if owned else np.array(grad, dtype=dtype))
+    shared.add(id(grad))
     ### END SOLUTION
-    return order
 
 
-# %% nbgrader={"grade": true, "grade_id": "test_topological_order", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-_a = Tensor([1.0], requires_grad=True)
-_b = _a * 2
-_c = _b + _a
-_order = topological_order(_c)
-assert len(_order) == 3 and _order[-1] is _c
-assert _order.index(_a) < _order.index(_b) < _order.index(_c)
+# %% nbgrader={"grade": true, "grade_id": "test_accumulate_grad", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+_leaf = Tensor(np.zeros(2), requires_grad=True)
+_g = np.array([1.0, 2.0])
+_shared: set[int] = set()
+accumulate_grad(_leaf, _g, _shared)
+assert _leaf.grad.data is _g and id(_g) in _shared  # a fresh array: stored as it is
+accumulate_grad(_leaf, np.array([1.0, 1.0]), _shared)
+assert np.allclose(_leaf.grad.data, [2.0, 3.0])
 ### BEGIN HIDDEN TESTS
-_h = Tensor([1.0], requires_grad=True)
-for _ in range(5000):
-    _h = _h * 1.0
-assert len(topological_order(_h)) == 5001
+_other = Tensor(np.zeros(2), requires_grad=True)
+accumulate_grad(_other, _g, _shared)  # already stored in _leaf: copied
+assert _other.grad.data is not _g and np.allclose(_other.grad.data, [2.0, 3.0])
+_view = np.ones((2, 2))[0]
+_third = Tensor(np.zeros(2), requires_grad=True)
+accumulate_grad(_third, _view, set())
+assert _third.grad.data is not _view
+_f32 = Tensor(np.zeros(2, dtype=np.float32), requires_grad=True)
+accumulate_grad(_f32, np.ones(2), set())
+assert _f32.grad.dtype == np.float32
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 3. The backward pass
+# ## 4. The backward pass
 #
 # ```
-# grads = {root: seed}                 # dL/dL = 1 for a scalar loss
-# for t in reversed(order):
-#     g = grads.pop(t)
-#     if t is a leaf:  t.grad += g
-#     else:            for each input i of t.grad_fn:
-#                          grads[i] += unbroadcast(rule_i(g), i.shape)
+# grads   = {root: seed}               # dL/dL = 1 for a scalar loss
+# pending = heap [root]                # largest sequence_nr first
+# while pending:
+#     t = pop(pending);  g = grads.pop(t)
+#     for each input i of t.grad_fn:
+#         grads[i] += unbroadcast(rule_i(g), i.shape)
+#         push i the first time it gets a gradient (a leaf is noted instead)
+# for each leaf met on the way:
+#     accumulate_grad(leaf, grads[leaf])
 # ```
 #
 # Details that matter:
@@ -197,16 +218,9 @@ assert len(topological_order(_h)) == 5001
 # * `backward()` without an argument is only defined for a one-element
 #   output (a loss). For anything else you must say which vector to
 #   multiply the Jacobian by: `y.backward(gradient)`.
-# * Leaf gradients **accumulate** (`+=`) across calls, so several losses or
-#   micro-batches can add up before one optimizer step; `zero_grad()`
-#   resets them. `.grad` is always a Tensor with the leaf's shape and dtype.
-# * Because `+=` writes into `.grad`, a leaf must own its gradient array.
-#   Copying every first gradient is safe but costs a full pass over every
-#   weight matrix per step. The engine copies only when it cannot prove
-#   ownership: the array is a view (`base` is set), read-only (a
-#   `broadcast_to` result), of another dtype, the caller's `gradient`, or
-#   already stored in another leaf (`a + b` hands the same array to both).
-#   A fresh result of a rule (a matmul, a sum) is stored as it is.
+# * Gradients meeting in `grads` are added **out of place**: a rule may hand
+#   the same array to two inputs (`a + b`), and an in-place `+=` would
+#   change both.
 # * After the walk each node's `saved` buffers are released, so memory goes
 #   back to the level before the forward pass even if a reference to the
 #   loss is kept. A second `backward()` through the same graph is then an
@@ -234,43 +248,44 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                            "no input of its computation had requires_grad=True")
     seed = _seed(root, gradient)
     grads: dict[int, np.ndarray] = {id(root): seed}
-    # ids of arrays someone else may hold (the caller's gradient, an array already stored in a
-    # leaf): a leaf gets a copy of those, and the array itself everywhere else.
-    shared = {id(seed)} if gradient is not None else set()
-    for tensor in reversed(topological_order(root)):
-        grad = grads.pop(id(tensor), None)
-        if grad is None:
-            continue
+    pending: list[tuple[int, Tensor]] = []  # a heap of (-sequence_nr, tensor): the newest node on top
+    leaves: list[Tensor] = []  # in the order they are met
+    if root.grad_fn is None:
+        leaves.append(root)
+    else:
+        pending.append((-root.grad_fn.sequence_nr, root))
+    # TODO (task 5.3): while pending: pop the newest tensor, pop its
+    # gradient, call tensor.grad_fn.backward(grad); add each input's
+    # unbroadcast gradient into grads (out of place); an input met for the
+    # first time is pushed (or noted in leaves, if it has no grad_fn).
+    # Release node.saved unless retain_graph. Then accumulate_grad every leaf.
+    ### BEGIN SOLUTION
+    while pending:
+        tensor = heapq.heappop(pending)[1]
         node = tensor.grad_fn
-        # TODO (task 5.3): a leaf (node is None) accumulates into tensor.grad
-        # (the first time a Tensor of the array -- copied unless owned, see
-        # above -- and += afterwards); otherwise call
-        # node.backward(grad) and add each input's unbroadcast gradient into
-        # grads. Release node.saved unless retain_graph.
-        ### BEGIN SOLUTION
-        if node is None:
-            if tensor.grad is None:
-                dtype = tensor.data.dtype
-                owned = grad.base is None and grad.dtype == dtype and grad.flags.writeable and id(grad) not in shared
-                tensor.grad = Tensor._wrap(grad if owned else np.array(grad, dtype=dtype))
-                shared.add(id(grad))
-            else:
-                tensor.grad.data += grad
-            continue
         if node.saved is None:
             raise RuntimeError(f"backward through {type(node).__name__} a second time: its saved values were "
                                "freed by the first backward(); pass retain_graph=True to the first call")
-        for parent, parent_grad in zip(node.inputs, node.backward(grad)):
+        for parent, parent_grad in zip(node.inputs, node.backward(grads.pop(id(tensor)))):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.shape != parent.data.shape:
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
             key = id(parent)
-            # out of place: a rule may hand the same array to two inputs
-            grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            if key in grads:
+                grads[key] = grads[key] + parent_grad
+            else:
+                grads[key] = parent_grad
+                if parent.grad_fn is None:
+                    leaves.append(parent)
+                else:
+                    heapq.heappush(pending, (-parent.grad_fn.sequence_nr, parent))
         if not retain_graph:
             node.saved = None
-        ### END SOLUTION
+    shared = {id(seed)} if gradient is not None else set()  # the caller's array is never stored
+    for leaf in leaves:
+        accumulate_grad(leaf, grads[id(leaf)], shared)
+    ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
@@ -291,6 +306,12 @@ for _ in range(30):
     _y = _y + _y  # 2**30 paths, 31 nodes
 backward(_y)
 assert _h.grad.data[0] == 2.0 ** 30
+_h = Tensor([1.0], requires_grad=True)
+_y = _h
+for _ in range(5000):
+    _y = _y * 1.0  # deeper than Python's recursion limit
+backward(_y)
+assert _h.grad.data[0] == 1.0
 try:
     backward(Tensor([1.0, 2.0], requires_grad=True) * 2)
 except RuntimeError:
@@ -300,7 +321,7 @@ else:
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 4. Not recording: `no_grad`
+# ## 5. Not recording: `no_grad`
 #
 # Evaluation, optimizer updates and metrics need no graph. Inside
 # `with no_grad():` `Function.apply` records nothing, so no activation is kept
@@ -331,7 +352,7 @@ class no_grad:
 
 
 # %% [markdown]
-# ## 5. Trust, but verify: `gradcheck`
+# ## 6. Trust, but verify: `gradcheck`
 #
 # A central difference approximates a derivative with error O(eps^2):
 #
@@ -425,12 +446,14 @@ else:
 # %% [markdown]
 # ## Systems view
 #
-# * The walk is O(nodes + edges) in time. Peak memory is the forward
+# * The walk is O(edges + nodes log nodes) in time (the heap). Peak memory is the forward
 #   activations plus, at any moment, the gradients of the frontier between
 #   visited and unvisited tensors (`grads` drops an entry as soon as it is
 #   used).
-# * The dictionary is keyed by `id(tensor)`: tensors are alive for the whole
-#   walk (the order holds them), so ids cannot be reused mid-walk.
+# * The dictionary is keyed by `id(tensor)` because `==` on tensors is
+#   elementwise. Every tensor of the graph stays alive for the whole walk
+#   (the root holds its node, which holds its inputs, and so on), so an id
+#   cannot be reused mid-walk.
 # * Higher-order gradients (gradients of gradients) would need rules written
 #   in tensor ops instead of numpy. PyTorch does that; we keep rules in
 #   numpy because they are shorter and faster, and no part of this course

@@ -13,17 +13,18 @@ from tinytorch.core.tensor import Function, Tensor
 
 
 class ReLUBackward(Function):
-    """out = max(0, x);  dx = g * (x > 0)."""
+    """out = max(0, x);  dx = g * (out > 0)."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # TODO (task 2.1): save the mask of positive entries; return max(0, x).
-        positive = x > 0
-        self.saved = positive
-        return x * positive
+        # TODO (task 2.1): compute out = max(0, x) (np.maximum), save it, return it.
+        out = np.maximum(x, 0)
+        self.saved = out
+        return out
 
     def backward(self, grad_output: np.ndarray):
-        # TODO (task 2.1): the gradient passes where x was positive.
-        return (grad_output * self.saved,)
+        # TODO (task 2.1): the gradient passes where the output is positive
+        # (out > 0 exactly where x > 0).
+        return (grad_output * (self.saved > 0),)
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ Do not edit: change the module source and run `tito export 05`.
 
 from __future__ import annotations
 
+import heapq
 from typing import Any, Callable
 
 import numpy as np
@@ -25,39 +26,19 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad
 
 
-def topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor that ``root`` depends on (and needs a gradient), inputs before outputs."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    # TODO (task 5.2): pop (tensor, emitted); if emitted, append it to order;
-    # otherwise, unless visited, mark it, push (tensor, True), then look at
-    # its grad_fn inputs that require grad and are not visited: a leaf
-    # (grad_fn None) is marked and appended to order at once, any other
-    # input is pushed as (input, False).
-    while stack:
-        tensor, emit = stack.pop()
-        if emit:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.grad_fn is None:
-            continue
-        for parent in tensor.grad_fn.inputs:
-            if not parent.requires_grad:  # a constant (the data batch, the labels): not part of the walk
-                continue
-            key = id(parent)
-            if key in visited:
-                continue
-            if parent.grad_fn is None:  # a leaf has no inputs: nothing to wait for
-                visited.add(key)
-                order.append(parent)
-            else:
-                stack.append((parent, False))
-    return order
+def accumulate_grad(leaf: Tensor, grad: np.ndarray, shared: set[int]) -> None:
+    """leaf.grad += grad. The first time, ``grad`` itself is stored when the engine owns it
+    (a copy otherwise), and its id is added to ``shared``."""
+    # TODO (task 5.2): if leaf.grad exists, add grad into leaf.grad.data in
+    # place. Otherwise store Tensor._wrap(grad) when it is owned (see above)
+    # or Tensor._wrap of a copy in the leaf's dtype, and record id(grad) in shared.
+    if leaf.grad is not None:
+        leaf.grad.data += grad
+        return
+    dtype = leaf.data.dtype
+    owned = grad.base is None and grad.dtype == dtype and grad.flags.writeable and id(grad) not in shared
+    leaf.grad = Tensor._wrap(grad if owned else np.array(grad, dtype=dtype))
+    shared.add(id(grad))
 
 
 def _seed(root: Tensor, gradient: Any) -> np.ndarray:
@@ -80,41 +61,42 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                            "no input of its computation had requires_grad=True")
     seed = _seed(root, gradient)
     grads: dict[int, np.ndarray] = {id(root): seed}
-    # ids of arrays someone else may hold (the caller's gradient, an array already stored in a
-    # leaf): a leaf gets a copy of those, and the array itself everywhere else.
-    shared = {id(seed)} if gradient is not None else set()
-    for tensor in reversed(topological_order(root)):
-        grad = grads.pop(id(tensor), None)
-        if grad is None:
-            continue
+    pending: list[tuple[int, Tensor]] = []  # a heap of (-sequence_nr, tensor): the newest node on top
+    leaves: list[Tensor] = []  # in the order they are met
+    if root.grad_fn is None:
+        leaves.append(root)
+    else:
+        pending.append((-root.grad_fn.sequence_nr, root))
+    # TODO (task 5.3): while pending: pop the newest tensor, pop its
+    # gradient, call tensor.grad_fn.backward(grad); add each input's
+    # unbroadcast gradient into grads (out of place); an input met for the
+    # first time is pushed (or noted in leaves, if it has no grad_fn).
+    # Release node.saved unless retain_graph. Then accumulate_grad every leaf.
+    while pending:
+        tensor = heapq.heappop(pending)[1]
         node = tensor.grad_fn
-        # TODO (task 5.3): a leaf (node is None) accumulates into tensor.grad
-        # (the first time a Tensor of the array -- copied unless owned, see
-        # above -- and += afterwards); otherwise call
-        # node.backward(grad) and add each input's unbroadcast gradient into
-        # grads. Release node.saved unless retain_graph.
-        if node is None:
-            if tensor.grad is None:
-                dtype = tensor.data.dtype
-                owned = grad.base is None and grad.dtype == dtype and grad.flags.writeable and id(grad) not in shared
-                tensor.grad = Tensor._wrap(grad if owned else np.array(grad, dtype=dtype))
-                shared.add(id(grad))
-            else:
-                tensor.grad.data += grad
-            continue
         if node.saved is None:
             raise RuntimeError(f"backward through {type(node).__name__} a second time: its saved values were "
                                "freed by the first backward(); pass retain_graph=True to the first call")
-        for parent, parent_grad in zip(node.inputs, node.backward(grad)):
+        for parent, parent_grad in zip(node.inputs, node.backward(grads.pop(id(tensor)))):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if parent_grad.shape != parent.data.shape:
                 parent_grad = unbroadcast(parent_grad, parent.data.shape)
             key = id(parent)
-            # out of place: a rule may hand the same array to two inputs
-            grads[key] = parent_grad if key not in grads else grads[key] + parent_grad
+            if key in grads:
+                grads[key] = grads[key] + parent_grad
+            else:
+                grads[key] = parent_grad
+                if parent.grad_fn is None:
+                    leaves.append(parent)
+                else:
+                    heapq.heappush(pending, (-parent.grad_fn.sequence_nr, parent))
         if not retain_graph:
             node.saved = None
+    shared = {id(seed)} if gradient is not None else set()  # the caller's array is never stored
+    for leaf in leaves:
+        accumulate_grad(leaf, grads[id(leaf)], shared)
 
 
 class no_grad:
