@@ -45,6 +45,7 @@
 #| export
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
@@ -492,10 +493,12 @@ plt.show()
 # * probability targets `q`: `t = w * ((1 - eps) q + eps / C)`.
 #
 # So `CrossEntropyBackward` is one node, stable (it only ever uses
-# `x - max`) and lean: the forward keeps one B x C buffer,
-# `e = exp(x - m)`, and the backward turns it into the gradient
-# `e / sum(e) * (sum(t) * scale) - t * scale` without building `p`
-# separately.
+# `x - max`) and lean: the forward computes `e = exp(x - m)` and then the
+# softmax `p = e / sum(e)` *in the same buffer*, which is the only B x C
+# array it keeps; the backward turns it into the gradient
+# `p * (sum(t) * scale) - t * scale` with one more pass. For class-index
+# targets `t` is zero except at the target, so `- t * scale` is a
+# subtraction at one entry per row.
 #
 # **Reduction with weights.** PyTorch's `'mean'` for class indices divides
 # by the *sum of the weights of the targets that count*, not by N:
@@ -527,6 +530,19 @@ def _check_class_targets(x: np.ndarray, y: np.ndarray, ignore_index: int, name: 
     return True  # every target outside 0..C-1 is ignore_index
 
 
+@functools.lru_cache(maxsize=8)
+def _row_numbers(rows: int) -> np.ndarray:
+    """0, 1, ..., rows - 1 (read-only): the first index of x[rows, targets]; cached, as batch sizes repeat."""
+    numbers = np.arange(rows)
+    numbers.flags.writeable = False
+    return numbers
+
+
+def _per_row(value: Any) -> Any:
+    """A per-row array (B,) as a column (B, 1), so it scales the rows of a (B, C) array; a number stays."""
+    return value[:, None] if isinstance(value, np.ndarray) else value
+
+
 def _class_weight(weight: Any, classes: int, dtype: np.dtype, name: str) -> np.ndarray | None:
     if weight is None:
         return None
@@ -551,15 +567,19 @@ class CrossEntropyBackward(Function):
         rows, classes = x.shape
         eps = label_smoothing
         m = x.max(axis=1, keepdims=True)
-        # TODO (task 4.4): e = exp(x - m) in one buffer (np.subtract, then
-        # np.exp(..., out=e)); sum_e = e.sum(axis=1, keepdims=True);
-        # lse = m[:, 0] + log(sum_e[:, 0]). The per-row losses follow below.
+        # TODO (task 4.4): p = exp(x - m) in one buffer (np.subtract, then
+        # np.exp(..., out=p)); sum_e = p.sum(axis=1, keepdims=True);
+        # lse = log(sum_e) + m, then p /= sum_e (the softmax, in place).
+        # The per-row losses follow below.
         ### BEGIN SOLUTION
-        e = np.subtract(x, m)
-        np.exp(e, out=e)
-        sum_e = e.sum(axis=1, keepdims=True)
-        lse = m[:, 0] + np.log(sum_e[:, 0])
+        p = np.subtract(x, m)
+        np.exp(p, out=p)
+        sum_e = p.sum(axis=1, keepdims=True)
+        lse = np.log(sum_e)
+        lse += m
+        p /= sum_e
         ### END SOLUTION
+        lse = lse[:, 0]
         if target.dtype.kind in "iu":  # class indices
             # ignore_index is None when no row has it (the wrapper has checked): the usual
             # case, where the mask of counted rows is just the number 1.
@@ -569,17 +589,19 @@ class CrossEntropyBackward(Function):
                 counted = target != ignore_index
                 valid, index = counted.astype(x.dtype), np.where(counted, target, 0)  # float: bool * float upcasts
             w_y = valid if weight is None else weight[index] * valid
-            picked = np.arange(rows), index
+            picked = _row_numbers(rows), index
             # loss = (1 - eps) w_y (lse - x_y) + (eps / C) (W lse - sum_c w_c x_c), on valid rows
-            loss = (1.0 - eps) * w_y * (lse - x[picked])
+            loss = lse - x[picked]
+            if weight is not None or ignore_index is not None or eps > 0:
+                loss *= (1.0 - eps) * w_y
             total = w_y  # sum_c t_c, completed below when smoothing
             if eps > 0:
                 w_sum = float(classes) if weight is None else float(weight.sum())
                 w_dot_x = x.sum(axis=1) if weight is None else x @ weight
-                loss = loss + (eps / classes) * valid * (w_sum * lse - w_dot_x)
+                loss += (eps / classes) * valid * (w_sum * lse - w_dot_x)
                 total = (1.0 - eps) * w_y + (eps / classes) * w_sum * valid
             denominator = float(rows) if isinstance(w_y, float) else float(w_y.sum())
-            self.saved = ("index", e, sum_e, picked, w_y, valid, weight, total, eps, reduction, denominator)
+            self.saved = ("index", p, picked, w_y, valid, weight, total, eps, reduction, denominator)
         else:  # class probabilities (B, C)
             t = target if eps == 0 else target * (1.0 - eps) + eps / classes
             if weight is not None:
@@ -587,13 +609,13 @@ class CrossEntropyBackward(Function):
             total = t.sum(axis=1)
             loss = total * lse - (t * x).sum(axis=1)
             denominator = rows
-            self.saved = ("probability", e, sum_e, x, lse, t, weight, total, eps, reduction, denominator)
+            self.saved = ("probability", p, x, lse, t, weight, total, eps, reduction, denominator)
         if reduction == "none":
             return loss
         return loss.sum() / denominator if reduction == "mean" else loss.sum()
 
     def backward(self, grad_output: np.ndarray):
-        kind, e, sum_e = self.saved[:3]
+        kind, p = self.saved[:2]
         reduction, denominator = self.saved[-2:]
         # the reduction's scale for each row: g / denominator, g, or g_i. A Python number
         # when reduced, so that the scalar arithmetic below costs no numpy calls.
@@ -602,23 +624,24 @@ class CrossEntropyBackward(Function):
         else:
             scale = float(grad_output) / denominator if reduction == "mean" else float(grad_output)
         if kind == "index":
-            _, _, _, picked, w_y, valid, weight, total, eps, _, _ = self.saved
-            # TODO (task 4.4): grad = e * (total * scale / sum_e) row by row
-            # (one pass over B x C); subtract (1 - eps) * w_y * scale at the
-            # target entries grad[picked]; when eps > 0 also subtract
-            # (eps / C) * scale * valid (times the class weights, if any) everywhere.
+            _, _, picked, w_y, valid, weight, total, eps, _, _ = self.saved
+            # TODO (task 4.4): grad = p * (total * scale), row by row (use
+            # _per_row: total and scale may be numbers or per-row arrays);
+            # subtract (1 - eps) * w_y * scale at the target entries
+            # grad[picked]; when eps > 0 also subtract (eps / C) * scale *
+            # valid (times the class weights, if any) everywhere.
             ### BEGIN SOLUTION
-            grad = e * (total * scale / sum_e[:, 0]).reshape(-1, 1)
+            grad = p * _per_row(total * scale)
             grad[picked] -= (1.0 - eps) * w_y * scale
             if eps > 0:
-                smooth = np.reshape((eps / e.shape[1]) * scale * valid, (-1, 1))
+                smooth = _per_row((eps / p.shape[1]) * scale * valid)
                 grad -= smooth if weight is None else smooth * weight
             ### END SOLUTION
-            return grad.astype(e.dtype, copy=False), None
-        _, _, _, x, lse, t, weight, total, eps, _, _ = self.saved
-        scale = np.broadcast_to(scale, total.shape)[:, None]
+            return grad.astype(p.dtype, copy=False), None
+        _, _, x, lse, t, weight, total, eps, _, _ = self.saved
+        scale = _per_row(np.broadcast_to(scale, total.shape))
         needs_x, needs_target = self.needs_input_grad
-        grad_x = e * (total[:, None] * scale / sum_e) - t * scale if needs_x else None
+        grad_x = p * (total[:, None] * scale) - t * scale if needs_x else None
         grad_target = None
         if needs_target:  # d loss / d q_c = -(1 - eps) w_c log p_c
             log_p = x - lse[:, None]
@@ -1666,7 +1689,7 @@ assert np.allclose(_weighting.log_vars.data, np.log([5.0, 0.05]), atol=0.05)
 # |------|---------------------------------------------|-------|
 # | MSE (composed) | residual | 3 nodes |
 # | BCE with logits | x, y, softplus(-x) | 1 node + reduction |
-# | cross-entropy (fused) | one B x C buffer `exp(x - max)` | 1 node, reduction included |
+# | cross-entropy (fused) | one B x C buffer: `exp(x - max)`, turned into the softmax in place | 1 node, reduction included |
 #
 # For a language-model head, B x C is (tokens x vocabulary): 1024 x 50257
 # float32 is 206 MB per buffer. An unfused cross-entropy keeps several such
