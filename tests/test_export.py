@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import copy_project, run_tito
 from tito_cli.export import ExportError, drifted, export, parse_cells, render
 from tito_cli.manifest import MODULES, find_module
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _copy_project(tmp_path: Path) -> Path:
-    for name in ("modules", "tinytorch", "tito_cli"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "tito.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    return tmp_path
-
-
-def _tito(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(cwd / "tito.py"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
-
-
 def test_committed_package_matches_the_modules():
-    result = _tito(ROOT, "export", "--check")
+    result = run_tito(ROOT, "export", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert drifted(ROOT) == []
 
@@ -44,31 +29,31 @@ def test_generated_files_name_their_source_and_are_deterministic():
 
 
 def test_hand_edited_generated_file_is_reported(tmp_path):
-    root = _copy_project(tmp_path)
+    root = copy_project(tmp_path)
     target = root / find_module("03").target_path
     target.write_text(target.read_text(encoding="utf-8") + "\n# a quick fix\n", encoding="utf-8")
     assert drifted(root) == [target]
-    result = _tito(root, "export", "--check")
+    result = run_tito(root, "export", "--check")
     assert result.returncode == 1 and "tinytorch/core/layers.py" in result.stdout
-    assert _tito(root, "export").returncode == 0
+    assert run_tito(root, "export").returncode == 0
     assert drifted(root) == []
 
 
 def test_module_that_does_not_parse_leaves_the_package_untouched(tmp_path):
-    root = _copy_project(tmp_path)
+    root = copy_project(tmp_path)
     source = root / find_module("02").source
     source.write_text(source.read_text(encoding="utf-8").replace("def relu(x: Tensor)", "def relu(x: Tensor"),
                       encoding="utf-8")
     before = {p: p.read_bytes() for p in (root / "tinytorch").rglob("*.py")}
     with pytest.raises(ExportError, match=r"activations.py:\d+: export cell does not parse"):
         export(root)
-    result = _tito(root, "export")
+    result = run_tito(root, "export")
     assert result.returncode == 2 and "does not parse" in result.stderr and "nothing was written" in result.stderr
     assert {p: p.read_bytes() for p in (root / "tinytorch").rglob("*.py")} == before
 
 
 def test_unknown_module_number_is_a_one_line_error():
-    result = _tito(ROOT, "export", "42")
+    result = run_tito(ROOT, "export", "42")
     assert result.returncode == 2
     assert "unknown module '42'" in result.stderr and "01_tensor" in result.stderr
 

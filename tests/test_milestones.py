@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from helpers import copy_project, run_tito
 from tito_cli.manifest import MILESTONES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,28 +33,24 @@ def test_milestone_03_reaches_97_percent(seed):
 @pytest.mark.slow
 @pytest.mark.parametrize("milestone", ["01", "02"])
 def test_early_milestones_succeed_through_tito(milestone, tmp_path):
-    result = _run(str(ROOT / "tito.py"), "milestone", "run", milestone, "--no-progress", "--plot",
-                  str(tmp_path / "curves.png"))
+    result = run_tito(ROOT, "milestone", "run", milestone, "--no-progress", "--plot", str(tmp_path / "curves.png"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1].startswith("test accuracy: 100.0%")
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_milestone_list_names_every_milestone_and_its_modules():
-    result = _run(str(ROOT / "tito.py"), "milestone", "list")
+    result = run_tito(ROOT, "milestone", "list")
     assert result.returncode == 0
     for m in MILESTONES:
         assert m.name in result.stdout and str(m.year) in result.stdout
 
 
 def test_run_refuses_when_a_needed_module_is_missing(tmp_path):
-    for name in ("modules", "tinytorch", "tito_cli", "milestones", "datasets"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "tito.py"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "tinytorch" / "core" / "training.py").unlink()
-    result = _run(str(tmp_path / "tito.py"), "milestone", "run", "03", cwd=tmp_path)
+    root = copy_project(tmp_path)
+    (root / "tinytorch" / "core" / "training.py").unlink()
+    result = run_tito(root, "milestone", "run", "03")
     assert result.returncode == 2
     assert "needs module 07_training" in result.stderr and "tito module complete 07" in result.stderr
-    unknown = _run(str(ROOT / "tito.py"), "milestone", "run", "7")
+    unknown = run_tito(ROOT, "milestone", "run", "7")
     assert unknown.returncode == 2 and "unknown milestone '7'" in unknown.stderr

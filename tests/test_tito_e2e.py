@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,28 +13,18 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "e2e"))
+from helpers import copy_project, run_tito  # noqa: E402
 from submissions import ABSENT, SUBMISSIONS, TOTAL  # noqa: E402
 
 from tito_cli.manifest import MODULES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = ("modules", "tinytorch", "tito_cli", "tests", "datasets", "milestones")
-
-
-def tito(*args: str, cwd: Path = ROOT, env: dict | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(cwd / "tito.py"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
 
 
 @pytest.fixture
 def project(tmp_path) -> Path:
     """A private copy of the project, so tests may change modules and the package."""
-    root = tmp_path / "project"
-    for name in PROJECT:
-        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__", "*.ipynb", ".tito"))
-    for name in ("pyproject.toml", "tito.py", "README.md"):
-        shutil.copy(ROOT / name, root / name)
-    return root
+    return copy_project(tmp_path / "project")
 
 
 def _snapshot(folder: Path) -> dict:
@@ -49,10 +37,10 @@ def test_help_of_every_command():
     for args in (["--help"], ["export", "--help"], ["module", "--help"], ["module", "complete", "--help"],
                  ["nbgrader", "--help"], ["nbgrader", "autograde", "--help"], ["milestone", "--help"],
                  ["doctor", "--help"]):
-        result = tito(*args)
+        result = run_tito(ROOT, *args)
         assert result.returncode == 0 and "usage: tito" in result.stdout, args
-    assert "export the student's" not in tito("--help").stdout  # the top level lists commands, not details
-    assert "complete" in tito("module", "--help").stdout
+    assert "export the student's" not in run_tito(ROOT, "--help").stdout  # the top level lists commands, not details
+    assert "complete" in run_tito(ROOT, "module", "--help").stdout
 
 
 def test_bad_input_is_one_line_nonzero_and_writes_nothing(project):
@@ -65,11 +53,11 @@ def test_bad_input_is_one_line_nonzero_and_writes_nothing(project):
         (("milestone", "run", "12"), "unknown milestone '12'"),
     ]
     for args, message in cases:
-        result = tito(*args, cwd=project)
+        result = run_tito(project, *args)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     (project / "course").mkdir()
-    result = tito("nbgrader", "autograde", "04", cwd=project)
+    result = run_tito(project, "nbgrader", "autograde", "04")
     assert result.returncode == 2 and "was never generated" in result.stderr and "tito nbgrader generate 04" in result.stderr
     (project / "course").rmdir()
     assert _snapshot(project) == before
@@ -79,7 +67,7 @@ def test_module_that_does_not_parse_is_refused_and_package_untouched(project):
     source = project / "modules" / "03_layers" / "layers.py"
     source.write_text(source.read_text().replace("out = x @ w\n", "out = x @@ w\n"))
     package = _snapshot(project / "tinytorch")
-    result = tito("module", "complete", "03", cwd=project)
+    result = run_tito(project, "module", "complete", "03")
     assert result.returncode == 2
     assert re.search(r"layers\.py:\d+: export cell does not parse", result.stderr)
     assert "nothing was exported" in result.stderr
@@ -87,7 +75,7 @@ def test_module_that_does_not_parse_is_refused_and_package_untouched(project):
 
 
 def test_doctor_reports_a_ready_machine():
-    result = tito("doctor")
+    result = run_tito(ROOT, "doctor")
     assert result.returncode == 0, result.stdout
     assert "everything is ready" in result.stdout and "python3 kernel found" in result.stdout
 
@@ -108,7 +96,7 @@ def _fill_in(scaffold_text: str, reference_text: str) -> str:
 def test_student_starts_completes_and_gets_told_what_failed(project):
     source = project / "modules" / "04_losses" / "losses.py"
     reference = source.read_text()
-    started = tito("module", "start", "04", cwd=project)
+    started = run_tito(project, "module", "start", "04")
     assert started.returncode == 0, started.stderr
     scaffold_text = source.read_text()
     assert "### BEGIN SOLUTION" not in scaffold_text and "HIDDEN TESTS" not in scaffold_text
@@ -117,13 +105,13 @@ def test_student_starts_completes_and_gets_told_what_failed(project):
     assert any((project / ".tito" / "backups" / "04_losses").iterdir())
 
     # unfinished: complete fails and names the tests, but the package still imports
-    unfinished = tito("module", "complete", "04", cwd=project)
+    unfinished = run_tito(project, "module", "complete", "04")
     assert unfinished.returncode == 1 and "NotImplementedError: task 4.1" in unfinished.stdout
 
     # a wrong MSE: the failing test is named with its assertion message
     solved = _fill_in(scaffold_text, reference)
     source.write_text(solved.replace("return _reduce(residual * residual, reduction)", "return (residual * residual).sum()"))
-    wrong = tito("module", "complete", "04", cwd=project)
+    wrong = run_tito(project, "module", "complete", "04")
     assert wrong.returncode == 1
     assert re.search(r"FAILED\s+test_mse_gradient_is_two_residual_over_n", wrong.stdout)
     assert "assert" in wrong.stdout.split("test_mse_gradient_is_two_residual_over_n", 1)[1].splitlines()[1]
@@ -131,17 +119,17 @@ def test_student_starts_completes_and_gets_told_what_failed(project):
     assert counts and int(counts.group(2)) >= 1
 
     # the edited file is protected from a second start
-    refused = tito("module", "start", "04", cwd=project)
+    refused = run_tito(project, "module", "start", "04")
     assert refused.returncode == 2 and "--force" in refused.stderr
     assert source.read_text() != scaffold_text
 
     # fixed: everything passes and the package holds the student's code
     source.write_text(solved)
-    done = tito("module", "complete", "04", cwd=project)
+    done = run_tito(project, "module", "complete", "04")
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"04_losses: \d+ passed, 0 failed", done.stdout)
     assert "next: tito module start 05" in done.stdout
-    status = tito("module", "status", cwd=project)
+    status = run_tito(project, "module", "status")
     assert re.search(r"04 .*losses.*yes.*passed, 0", status.stdout)
 
 
@@ -149,14 +137,14 @@ def test_student_starts_completes_and_gets_told_what_failed(project):
 def test_student_may_work_in_the_notebook(project):
     import jupytext
 
-    assert tito("module", "start", "03", cwd=project).returncode == 0
+    assert run_tito(project, "module", "start", "03").returncode == 0
     reference = (project / ".tito" / "reference" / "03_layers.py").read_text()
     notebook_path = project / "modules" / "03_layers" / "layers.ipynb"
     notebook = jupytext.read(notebook_path)
     solved = jupytext.reads(_fill_in(jupytext.writes(notebook, fmt="py:percent"), reference), fmt="py:percent")
     os.utime(project / "modules" / "03_layers" / "layers.py", (1, 1))  # the notebook is the newer file
     jupytext.write(solved, notebook_path)
-    done = tito("module", "complete", "03", cwd=project)
+    done = run_tito(project, "module", "complete", "03")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "exported modules/03_layers/layers.ipynb" in done.stdout
 
@@ -172,7 +160,7 @@ def test_release_of_every_module_has_no_solutions_and_no_hidden_tests(project):
     # PATH without this interpreter's folder: nbgrader must still find alembic (a virtualenv that is not activated)
     env = dict(os.environ, PATH=os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
                                                  if Path(p).resolve() != Path(sys.executable).parent.resolve()))
-    result = tito("nbgrader", "generate", "--all", cwd=project, env=env)
+    result = run_tito(project, "nbgrader", "generate", "--all", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     for module in MODULES:
         release = project / "course" / "release" / module.slug / f"{module.slug}.ipynb"
@@ -193,7 +181,7 @@ def test_release_of_every_module_has_no_solutions_and_no_hidden_tests(project):
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::nbformat.warnings.MissingIDFieldWarning")  # hal's notebook lost its ids on purpose
 def test_autograde_eight_submissions_and_a_missing_one(project):
-    assert tito("nbgrader", "generate", "04", cwd=project).returncode == 0
+    assert run_tito(project, "nbgrader", "generate", "04").returncode == 0
     course = project / "course"
     release = nbformat.read(course / "release" / "04_losses" / "04_losses.ipynb", as_version=4)
     source = nbformat.read(course / "source" / "04_losses" / "04_losses.ipynb", as_version=4)
@@ -204,7 +192,7 @@ def test_autograde_eight_submissions_and_a_missing_one(project):
     (course / "students.txt").write_text("\n".join([*SUBMISSIONS, ABSENT]) + "\n")
     original_hal = (course / "submitted" / "hal" / "04_losses" / "04_losses.ipynb").read_bytes()
 
-    graded = tito("nbgrader", "autograde", "04", "--timeout", "8", cwd=project)
+    graded = run_tito(project, "nbgrader", "autograde", "04", "--timeout", "8")
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert re.search(r"hal: 04_losses.ipynb had no nbgrader metadata: restored it", graded.stdout)
     per_notebook = float(re.search(r"\((\d+\.\d) s per notebook\)", graded.stdout).group(1))
@@ -214,7 +202,7 @@ def test_autograde_eight_submissions_and_a_missing_one(project):
         students = {row[0] for row in db.execute("SELECT id FROM student")}
     assert students == set(SUBMISSIONS) | {ABSENT}
 
-    report = tito("nbgrader", "report", "04", cwd=project)
+    report = run_tito(project, "nbgrader", "report", "04")
     assert report.returncode == 0, report.stderr
     with (course / "grades_04.csv").open() as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
