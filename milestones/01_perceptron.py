@@ -20,7 +20,6 @@ only modules 01-06. Success: 100% on held-out points.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -32,6 +31,8 @@ from tinytorch.core.layers import Linear
 from tinytorch.core.losses import HingeLoss
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
+
+from _cli import parse_args  # milestones/_cli.py: the flags every milestone shares
 
 THRESHOLD = 1.0
 
@@ -50,12 +51,7 @@ def sign_accuracy(scores: Tensor, labels: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--plot", default=None, help="save the loss/accuracy curves to this PNG")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv, epochs=20)
 
     rng = np.random.default_rng(args.seed)
     (train_x, train_y), (test_x, test_y) = separable_points(400, rng), separable_points(200, rng)

@@ -17,7 +17,6 @@ stays below 80%.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -28,6 +27,8 @@ from tinytorch.core.losses import BCEWithLogitsLoss
 from tinytorch.core.optimizers import Adam
 from tinytorch.core.training import Trainer, plot_history
 from tinytorch.data.loader import DataLoader, TensorDataset
+
+from _cli import parse_args  # milestones/_cli.py: the flags every milestone shares
 
 HIDDEN_THRESHOLD, SINGLE_CEILING = 0.97, 0.80
 
@@ -47,12 +48,7 @@ def train(model, data, test, seed: int, epochs: int, progress: bool) -> Trainer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--plot", default=None, help="save the hidden-layer network's curves to this PNG")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv, epochs=40, plot_help="save the hidden-layer network's curves to this PNG")
 
     rng = np.random.default_rng(args.seed)
     data, test = xor_cloud(400, rng), xor_cloud(200, rng)

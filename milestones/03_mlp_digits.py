@@ -14,7 +14,6 @@ Success: >= 97% accuracy on the fixed 360-image test split.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
@@ -28,16 +27,13 @@ from tinytorch.core.training import Trainer, plot_history
 from tinytorch.data.loader import DataLoader, TensorDataset
 from tinytorch.datasets import load_digits
 
+from _cli import parse_args  # milestones/_cli.py: the flags every milestone shares
+
 THRESHOLD = 0.97
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=20)
-    parser.add_argument("--plot", default=None, help="save the loss/accuracy curves to this PNG")
-    parser.add_argument("--no-progress", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv, epochs=20)
 
     digits = load_digits()
     # Standardise each pixel with the training statistics only (the test set stays unseen).
