@@ -538,6 +538,13 @@ def _row_numbers(rows: int) -> np.ndarray:
     return numbers
 
 
+def _counted_rows(target: np.ndarray, ignore_index: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(valid, index): 1.0 for rows whose target is not ignore_index and 0.0 for the rest (in ``dtype``:
+    bool * float would upcast), and the targets with ignored rows pointed at class 0 so they can index."""
+    counted = target != ignore_index
+    return counted.astype(dtype), np.where(counted, target, 0)
+
+
 def _per_row(value: Any) -> Any:
     """A per-row array (B,) as a column (B, 1), so it scales the rows of a (B, C) array; a number stays."""
     return value[:, None] if isinstance(value, np.ndarray) else value
@@ -586,8 +593,7 @@ class CrossEntropyBackward(Function):
             if ignore_index is None:
                 valid, index = 1.0, target
             else:
-                counted = target != ignore_index
-                valid, index = counted.astype(x.dtype), np.where(counted, target, 0)  # float: bool * float upcasts
+                valid, index = _counted_rows(target, ignore_index, x.dtype)
             w_y = valid if weight is None else weight[index] * valid
             picked = _row_numbers(rows), index
             # loss = (1 - eps) w_y (lse - x_y) + (eps / C) (W lse - sum_c w_c x_c), on valid rows
@@ -865,10 +871,9 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     if input.ndim == 1:
         input, target = input.reshape(1, -1), target.reshape((1,) + target.shape)
     _check_class_targets(input.data, target.data, ignore_index, name)
-    valid = target.data != ignore_index
-    safe = np.where(valid, target.data, 0)
+    valid, safe = _counted_rows(target.data, ignore_index, input.dtype)
     w = _class_weight(weight, input.shape[1], input.dtype, name)
-    w_y = valid.astype(input.dtype) if w is None else w[safe] * valid
+    w_y = valid if w is None else w[safe] * valid
     losses = -GatherBackward.apply(input, index=safe) * w_y
     if reduction == "mean":
         return losses.sum() * (1.0 / w_y.sum())
