@@ -57,6 +57,8 @@ MODULES: tuple[Module, ...] = (
     Module("06", "optimizers", "tinytorch.core.optimizers", ("Optimizer", "SGD", "Adam", "AdamW")),
     Module("07", "training", "tinytorch.core.training", ("Trainer",)),
     Module("08", "dataloader", "tinytorch.data.loader", ("Dataset", "TensorDataset", "DataLoader")),
+    Module("13", "transformers", "tinytorch.core.transformer",
+           ("LayerNorm", "TransformerBlock", "GPT", "KVCache", "generate")),
 )
 
 MILESTONES: tuple[Milestone, ...] = (
