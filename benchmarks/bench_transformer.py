@@ -50,18 +50,20 @@ class TinyStep:
 def torch_model(torch, ours: GPT):
     """The same architecture in PyTorch, with our weights copied in (Linear weights transposed)."""
     nn, F = torch.nn, torch.nn.functional
+    width, heads, vocab = ours.embed_dim, ours.num_heads, ours.vocab_size
+    hidden = ours.blocks[0].mlp.fc1.out_features
 
     class Block(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.ln_1, self.ln_2 = nn.LayerNorm(WIDTH), nn.LayerNorm(WIDTH)
-            self.q, self.k, self.v, self.o = (nn.Linear(WIDTH, WIDTH) for _ in range(4))
-            self.fc1, self.fc2 = nn.Linear(WIDTH, 4 * WIDTH), nn.Linear(4 * WIDTH, WIDTH)
+            self.ln_1, self.ln_2 = nn.LayerNorm(width), nn.LayerNorm(width)
+            self.q, self.k, self.v, self.o = (nn.Linear(width, width) for _ in range(4))
+            self.fc1, self.fc2 = nn.Linear(width, hidden), nn.Linear(hidden, width)
 
         def forward(self, x):
             b, t, d = x.shape
             h = self.ln_1(x)
-            q, k, v = (proj(h).view(b, t, HEADS, d // HEADS).transpose(1, 2) for proj in (self.q, self.k, self.v))
+            q, k, v = (proj(h).view(b, t, heads, d // heads).transpose(1, 2) for proj in (self.q, self.k, self.v))
             a = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, t, d)
             x = x + self.o(a)
             return x + self.fc2(F.gelu(self.fc1(self.ln_2(x)), approximate="tanh"))
@@ -69,9 +71,9 @@ def torch_model(torch, ours: GPT):
     class TorchGPT(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.tok, self.pos = nn.Embedding(VOCAB, WIDTH), nn.Embedding(ours.max_len, WIDTH)
-            self.blocks = nn.ModuleList(Block() for _ in range(LAYERS))
-            self.ln_f, self.head = nn.LayerNorm(WIDTH), nn.Linear(WIDTH, VOCAB)
+            self.tok, self.pos = nn.Embedding(vocab, width), nn.Embedding(ours.max_len, width)
+            self.blocks = nn.ModuleList(Block() for _ in ours.blocks)
+            self.ln_f, self.head = nn.LayerNorm(width), nn.Linear(width, vocab)
 
         def forward(self, ids):
             x = self.tok(ids) + self.pos(torch.arange(ids.shape[1]))
@@ -79,7 +81,7 @@ def torch_model(torch, ours: GPT):
                 x = block(x)
             return self.head(self.ln_f(x))
 
-    model = TorchGPT()
+    model = TorchGPT().to(torch.float64 if ours.head.weight.dtype == np.float64 else torch.float32)
     pairs = [(model.tok.weight, ours.token_embedding.weight, False),
              (model.pos.weight, ours.position_embedding.weight, False)]
     for theirs, mine in zip(model.blocks, ours.blocks):

@@ -134,6 +134,28 @@ class LayerNormBackward(Function):
         ### END SOLUTION
 
 
+def layer_norm(input: Tensor, normalized_shape: int | tuple[int, ...], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """torch.nn.functional.layer_norm: normalise ``input`` (..., *normalized_shape) over its trailing axes."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != shape:
+        raise ValueError(f"layer_norm over normalized_shape {shape} expects input (..., "
+                         f"{', '.join(map(str, shape))}), got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"layer_norm expects a floating-point input, got dtype {input.dtype}")
+    if (weight is None) != (bias is None):
+        raise ValueError("layer_norm takes weight and bias together (or neither)")
+    if weight is None:
+        return LayerNormBackward.apply(input, ndim=k, eps=eps)
+    for name, param in (("weight", weight), ("bias", bias)):
+        if tuple(param.shape) != shape:
+            raise ValueError(f"layer_norm {name} must have shape {shape}, got {param.shape}")
+        if param.dtype != input.dtype:
+            raise TypeError(f"layer_norm {name} is {param.dtype} but the input is {input.dtype}; cast one of them")
+    return LayerNormBackward.apply(input, weight, bias, ndim=k, eps=eps)
+
+
 class LayerNorm(Module):
     """torch.nn.LayerNorm: normalise over the trailing ``normalized_shape`` axes, then scale and shift.
 
@@ -156,19 +178,9 @@ class LayerNorm(Module):
             self.bias = Tensor(np.zeros(self.normalized_shape, dtype=np.float32), requires_grad=True)
 
     def forward(self, x: Tensor) -> Tensor:
-        k = len(self.normalized_shape)
-        if x.ndim < k or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
-            raise ValueError(f"LayerNorm({self.normalized_shape}) expects input (..., "
-                             f"{', '.join(map(str, self.normalized_shape))}), got shape {x.shape}")
-        if x.dtype.kind != "f":
-            raise TypeError(f"LayerNorm expects a floating-point input, got dtype {x.dtype}")
         if not self.elementwise_affine:
-            return LayerNormBackward.apply(x, ndim=k, eps=self.eps)
-        weight, bias = self.weight, self.bias
-        if weight.dtype != x.dtype:  # e.g. float64 input for gradcheck: compute in the input's precision
-            raise TypeError(f"LayerNorm parameters are {weight.dtype} but the input is {x.dtype}; "
-                            f"cast one to the other")
-        return LayerNormBackward.apply(x, weight, bias, ndim=k, eps=self.eps)
+            return layer_norm(x, self.normalized_shape, eps=self.eps)
+        return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def __repr__(self) -> str:
         return (f"LayerNorm({self.normalized_shape}, eps={self.eps}, "
