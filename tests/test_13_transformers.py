@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -302,3 +303,31 @@ def test_benchmark_compares_the_same_model():
     assert row["ms"]["tinytorch"] > 0
     gen = bench_transformer.generation(new_tokens=20, repeats=1)  # asserts equal ids inside
     assert gen["speedup"] > 0
+
+
+def _milestone(*args):
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(__import__("os").environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, str(root / "milestones" / "05_transformer.py"), "--no-progress", *args],
+                          cwd=root, capture_output=True, text=True, timeout=900, env=env)
+
+
+@pytest.mark.slow
+def test_milestone_05_reversal_reaches_99_percent_exact_match(tmp_path):
+    result = _milestone("--part", "reversal", "--plot", str(tmp_path / "curves.png"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(r"exact match: (\d+\.\d)% of 1000 held-out sequences", result.stdout)
+    assert match and float(match.group(1)) >= 99.0, result.stdout
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_milestone_05_language_model_beats_the_bigram_by_a_fifth():
+    result = _milestone("--part", "lm")
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(r"validation loss: (\d+\.\d+) nats = (\d+\.\d+)x the bigram's", result.stdout)
+    assert match and float(match.group(2)) <= 0.8, result.stdout
+    sample = re.search(r"sample: '(.*)'", result.stdout)
+    assert sample and len(sample.group(1)) > 20

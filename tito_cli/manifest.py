@@ -68,6 +68,10 @@ MILESTONES: tuple[Milestone, ...] = (
               "Minsky and Papert's XOR: one layer fails, a hidden layer solves it."),
     Milestone("03", "mlp_digits", 1986, "milestones/03_mlp_digits.py", ("01", "02", "03", "04", "05", "06", "07", "08"),
               "Backpropagation trains an MLP on 8x8 handwritten digits to >= 97% test accuracy."),
+    Milestone("05", "transformer", 2017, "milestones/05_transformer.py",
+              ("01", "02", "03", "04", "05", "06", "10", "11", "12", "13"),
+              "A transformer reverses digit strings (>= 99% exact) and learns a character language model "
+              "(<= 0.8x the bigram's validation loss)."),
 )
 
 

@@ -246,13 +246,13 @@ assert LayerNorm((3, 4), elementwise_affine=False)(_x).shape == (2, 3, 4)
 def _split_heads(x: Tensor, num_heads: int) -> Tensor:
     """(B, T, D) -> (B, H, T, D / H): each head's slice of the features, heads as a batch axis."""
     batch, steps, width = x.shape
-    return x.reshape(batch, steps, num_heads, width // num_heads).transpose(0, 2, 1, 3)
+    return x.reshape(batch, steps, num_heads, width // num_heads).transpose(1, 2)
 
 
 def _merge_heads(x: Tensor) -> Tensor:
     """(B, H, T, D / H) -> (B, T, D): the inverse of _split_heads."""
     batch, heads, steps, head_dim = x.shape
-    return x.transpose(0, 2, 1, 3).reshape(batch, steps, heads * head_dim)
+    return x.transpose(1, 2).reshape(batch, steps, heads * head_dim)
 
 
 def causal_mask(queries: int, keys: int) -> np.ndarray:
@@ -680,5 +680,5 @@ plt.show()
 
 # %%
 _gpt = GPT(vocab_size=65, max_len=128, embed_dim=64, num_heads=4, num_layers=2, seed=0)
-print("parameters:", sum(p.size for p in _gpt.parameters()))
-assert sum(p.size for p in _gpt.parameters()) == 2 * (12 * 64 ** 2 + 13 * 64) + (65 + 128) * 64 + 2 * 64 + 64 * 65 + 65
+print("parameters:", sum(p.numel() for p in _gpt.parameters()))
+assert sum(p.numel() for p in _gpt.parameters()) == 2 * (12 * 64 ** 2 + 13 * 64) + (65 + 128) * 64 + 2 * 64 + 64 * 65 + 65

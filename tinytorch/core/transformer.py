@@ -121,13 +121,13 @@ class LayerNorm(Module):
 def _split_heads(x: Tensor, num_heads: int) -> Tensor:
     """(B, T, D) -> (B, H, T, D / H): each head's slice of the features, heads as a batch axis."""
     batch, steps, width = x.shape
-    return x.reshape(batch, steps, num_heads, width // num_heads).transpose(0, 2, 1, 3)
+    return x.reshape(batch, steps, num_heads, width // num_heads).transpose(1, 2)
 
 
 def _merge_heads(x: Tensor) -> Tensor:
     """(B, H, T, D / H) -> (B, T, D): the inverse of _split_heads."""
     batch, heads, steps, head_dim = x.shape
-    return x.transpose(0, 2, 1, 3).reshape(batch, steps, heads * head_dim)
+    return x.transpose(1, 2).reshape(batch, steps, heads * head_dim)
 
 
 def causal_mask(queries: int, keys: int) -> np.ndarray:
