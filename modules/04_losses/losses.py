@@ -422,7 +422,7 @@ def _optional_constant(value: Any, like: Tensor, name: str, argument: str) -> np
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None, reduction: str = "mean") -> Tensor:
     """BCE on probabilities in [0, 1] (logs clamped at -100, as in PyTorch)."""
     input, target = _pair(input, target, "binary_cross_entropy", reduction)
-    low, high = (float(input.data.min()), float(input.data.max())) if input.size else (0.0, 0.0)
+    low, high = (float(input.data.min()), float(input.data.max())) if input.numel() else (0.0, 0.0)
     if not (0.0 <= low and high <= 1.0):  # also catches NaN
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got values from {low:g} "
                          f"to {high:g}; for raw scores use binary_cross_entropy_with_logits")
@@ -677,7 +677,7 @@ assert np.allclose(_x.grad.data, [[0.5 - 0.1, 0.5 - 0.9]])
 # The node works on a matrix of logits, one row per prediction. Spatial
 # inputs `(N, C, d1, ...)` (a class score per pixel, per token) are moved to
 # that form by the function below: the class axis goes last and the rest is
-# flattened, `(N d1 ..., C)`, with the differentiable `transpose` and
+# flattened, `(N d1 ..., C)`, with the differentiable `permute` and
 # `reshape` of module 01, so their gradients flow back into the original
 # layout on their own.
 
@@ -686,7 +686,7 @@ assert np.allclose(_x.grad.data, [[0.5 - 0.1, 0.5 - 0.9]])
 def _rows_of_classes(t: Tensor) -> Tensor:
     """(N, C, d1, ...) -> (N * d1 * ..., C): one row per prediction, classes last."""
     axes = (0,) + tuple(range(2, t.ndim)) + (1,)
-    return t.transpose(axes).reshape(-1, t.shape[1])
+    return t.permute(axes).reshape(-1, t.shape[1])
 
 
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
@@ -1448,7 +1448,7 @@ class UncertaintyWeightedLoss(Module):
             raise ValueError(f"UncertaintyWeightedLoss: expected {self.num_tasks} losses, got {len(losses)}")
         total = None
         for i, loss in enumerate(losses):
-            if not isinstance(loss, Tensor) or loss.size != 1:
+            if not isinstance(loss, Tensor) or loss.numel() != 1:
                 raise ValueError(f"UncertaintyWeightedLoss: loss {i} must be a scalar Tensor, got "
                                  f"{getattr(loss, 'shape', type(loss).__name__)}")
             s = self.log_vars[i]
