@@ -256,3 +256,66 @@ def test_uncertainty_weighting_matches_formula(torch):
     total.backward()
     np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-6)
     np.testing.assert_allclose(module.log_vars.grad.data, s.grad.numpy(), rtol=1e-6)
+
+
+# ---- inputs PyTorch accepts that we used to refuse or get wrong (issue 12) ------------------------------------
+
+def _issue_12_cases(torch):
+    F = torch.nn.functional
+    r = _rng()
+    x, y = r.standard_normal((4, 3)), r.standard_normal((4, 3))
+    empty, empty_unit = np.zeros((0, 3)), np.full((0, 3), 0.5)
+    zero_row = np.vstack([np.zeros(3), r.standard_normal((3, 3))])
+    return [
+        ("gaussian_nll_var_1x3", L.gaussian_nll_loss, F.gaussian_nll_loss, [x, y, r.uniform(0.1, 2.0, (1, 3))]),
+        ("gaussian_nll_var_4x1", L.gaussian_nll_loss, F.gaussian_nll_loss, [x, y, r.uniform(0.1, 2.0, (4, 1))]),
+        ("margin_ranking_y0", lambda a, b, t, reduction: L.margin_ranking_loss(a, b, t, 0.4, reduction),
+         lambda a, b, t, reduction: F.margin_ranking_loss(a, b, t, margin=0.4, reduction=reduction),
+         [x[:, 0], y[:, 0], np.array([0.0, 1.0, -1.0, 0.0])]),
+        ("nll_unbatched", L.nll_loss, F.nll_loss, [np.log(_probs((1, C)))[0], np.array(2)]),
+        ("nll_unbatched_ignored", L.nll_loss, F.nll_loss, [np.log(_probs((1, C)))[0], np.array(-100)]),
+        ("ce_all_ignored", L.cross_entropy, F.cross_entropy, [_logits(), np.full(N, -100)]),
+        ("mse_empty", L.mse_loss, F.mse_loss, [empty, empty]),
+        ("l1_empty", L.l1_loss, F.l1_loss, [empty, empty]),
+        ("bce_empty", L.binary_cross_entropy, F.binary_cross_entropy, [empty_unit, empty_unit]),
+        ("bce_logits_empty", L.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, [empty, empty]),
+        ("triplet_empty", lambda a, p, n, reduction: L.triplet_margin_loss(a, p, n, reduction=reduction),
+         lambda a, p, n, reduction: F.triplet_margin_loss(a, p, n, reduction=reduction), [empty, empty, empty]),
+        ("ce_empty", L.cross_entropy, F.cross_entropy, [np.zeros((0, C)), np.zeros(0, dtype=np.int64)]),
+        ("nll_empty", L.nll_loss, F.nll_loss, [np.zeros((0, C)), np.zeros(0, dtype=np.int64)]),
+        ("kl_empty", L.kl_div, F.kl_div, [empty, empty_unit], ("mean", "sum", "none", "batchmean")),
+        ("info_nce_zero_row", lambda q, k, reduction: L.info_nce_loss(q, k, 0.5, True, reduction),
+         lambda q, k, reduction: F.cross_entropy(F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / 0.5,
+                                                 torch.arange(4), reduction=reduction), [zero_row, y]),
+    ]
+
+
+def test_issue_12_parity(torch):
+    for name, ours, theirs, arrays, *rest in _issue_12_cases(torch):
+        for reduction in (rest[0] if rest else ("mean", "sum", "none")):
+            for dtype, tolerance in ((np.float64, dict(rtol=1e-6, atol=1e-9)),
+                                     (np.float32, dict(rtol=1e-4, atol=1e-6))):
+                cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+                try:
+                    assert_parity(lambda *a: ours(*a, reduction=reduction),
+                                  lambda *a: theirs(*a, reduction=reduction), cast, torch, **tolerance)
+                except AssertionError as error:
+                    raise AssertionError(f"{name} {reduction} ({np.dtype(dtype).name}): {error}") from None
+
+
+def test_focal_with_ignored_rows_matches_torch_reference(torch):
+    F = torch.nn.functional
+    logits, target = _logits((N, 150)), _labels(classes=150, ignore=-100)
+    alpha = _rng().uniform(0.2, 1.0, 150)
+
+    def reference(a, reduction):
+        t = torch.tensor(target)
+        counted = t != -100
+        safe = torch.where(counted, t, torch.zeros_like(t))
+        log_pt = F.log_softmax(a, dim=1).gather(1, safe[:, None])[:, 0]
+        loss = -(1 - log_pt.exp()) ** 2.0 * log_pt * torch.tensor(alpha, dtype=a.dtype)[safe] * counted
+        return {"none": loss, "sum": loss.sum(), "mean": loss.sum() / counted.sum()}[reduction]
+
+    for reduction in ("mean", "sum", "none"):
+        assert_parity(lambda a: L.focal_loss(a, target, 2.0, alpha, reduction), lambda a: reference(a, reduction),
+                      [logits], torch)
