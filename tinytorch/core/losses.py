@@ -28,7 +28,7 @@ def _check_reduction(reduction: str, name: str, allowed: Sequence[str] = REDUCTI
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
     """Combine per-element losses: 'mean', 'sum' or 'none'. The mean of no element is NaN, as in PyTorch."""
     if reduction == "mean":
-        if loss.size == 0:  # an empty batch: 0 / 0, without Python's ZeroDivisionError
+        if loss.numel() == 0:  # an empty batch: 0 / 0, without Python's ZeroDivisionError
             return loss.sum() + math.nan
         return loss.mean()
     if reduction == "sum":
@@ -255,7 +255,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None, redu
     if not (0.0 <= low and high <= 1.0):  # also catches NaN
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got values from {low:g} "
                          f"to {high:g}; for raw scores use binary_cross_entropy_with_logits")
-    low, high = (float(target.data.min()), float(target.data.max())) if target.size else (0.0, 0.0)
+    low, high = (float(target.data.min()), float(target.data.max())) if target.numel() else (0.0, 0.0)
     if not (0.0 <= low and high <= 1.0):
         raise ValueError(f"binary_cross_entropy: target must be in [0, 1], got values from {low:g} to {high:g}")
     w = _optional_constant(weight, input, "binary_cross_entropy", "weight")
@@ -621,7 +621,7 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     name = "kl_div"
     _check_reduction(reduction, name, REDUCTIONS + ("batchmean",))
     input, target = _pair(input, target, name, "mean")
-    if not log_target and target.size and not float(target.data.min()) >= 0.0:  # also catches NaN
+    if not log_target and target.numel() and not float(target.data.min()) >= 0.0:  # also catches NaN
         raise ValueError(f"{name}: target must be probabilities (non-negative), got a minimum of "
                          f"{float(target.data.min()):g}; for log-probabilities pass log_target=True")
     pointwise = KLDivBackward.apply(input, target, log_target=log_target)
