@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import common  # noqa: F401  (pins BLAS threads before numpy loads)
 
+import argparse
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from common import interleaved, load_torch
+from common import interleaved, load_torch, machine, write_json
 from tinytorch.core.losses import cross_entropy
 from tinytorch.core.optimizers import AdamW
 from tinytorch.core.transformer import GPT, generate
@@ -147,10 +151,34 @@ def generation(new_tokens: int = 120, repeats: int = 5) -> dict:
 
 
 def run(rounds: int = 30, repeats: int = 3) -> dict:
-    return {"training_step": training_step(rounds=rounds, repeats=repeats), "generation": generation()}
+    load_before = os.getloadavg()[0]
+    result = {"training_step": training_step(rounds=rounds, repeats=repeats), "generation": generation()}
+    result["load_average_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--json", default=str(Path(__file__).with_name("results_transformer.json")))
+    args = parser.parse_args()
+    start = time.perf_counter()
+    result = run(rounds=5 if args.quick else 30, repeats=1 if args.quick else 3)
+    step, gen = result["training_step"], result["generation"]
+    print("GPT training step (B 32, T 32, D 64, 4 heads, 2 layers, AdamW), 1 thread, ms per step:",
+          ", ".join(f"{name} {ms:.2f}" for name, ms in step["ms"].items()))
+    if "ratio_to_pytorch" in step:
+        r = step["ratio_to_pytorch"]
+        print(f"  tinytorch / PyTorch: {r['median']:.2f}x (runs {r['min']:.2f}x .. {r['max']:.2f}x), target <= 1.0x")
+    print(f"generation of {gen['new_tokens']} tokens, ms per token: cache {gen['ms_per_token']['cache']:.2f}, "
+          f"no cache {gen['ms_per_token']['no_cache']:.2f}; the cache is {gen['speedup']:.1f}x faster")
+    load = result["load_average_1min"]
+    print(f"load average (1 min) {load['before']:.1f} before, {load['after']:.1f} after, "
+          f"{os.cpu_count()} CPUs; {time.perf_counter() - start:.0f} s")
+    write_json(Path(args.json), {"machine": machine(), **result})
+    print(f"results written to {args.json}")
+    return 0
 
 
 if __name__ == "__main__":
-    start = time.perf_counter()
-    print(run())
-    print(f"({time.perf_counter() - start:.0f} s)")
+    sys.exit(main())

@@ -251,7 +251,8 @@ class GPT(Module):
             x = block(x, cache, layer)
         if cache is not None:
             cache.length += steps
-        return self.head(self.ln_f(x))
+        rows = self.ln_f(x).reshape(-1, self.embed_dim)  # (B*T, D): one matmul for the head
+        return self.head(rows).reshape(len(ids), steps, self.vocab_size)
 
     def generate(self, prompt: Any, max_new_tokens: int, **options: Any) -> np.ndarray:
         """``generate(self, prompt, max_new_tokens, ...)`` (section 4): prompt + new token ids."""
