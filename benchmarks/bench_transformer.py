@@ -87,7 +87,7 @@ def torch_model(torch, ours: GPT):
 
     model = TorchGPT().to(torch.float64 if ours.head.weight.dtype == np.float64 else torch.float32)
     pairs = [(model.tok.weight, ours.token_embedding.weight, False),
-             (model.pos.weight, ours.position_embedding.weight, False)]
+             (model.pos.weight, ours.position_encoding.weight, False)]
     for theirs, mine in zip(model.blocks, ours.blocks):
         pairs += [(theirs.ln_1.weight, mine.ln_1.weight, False), (theirs.ln_1.bias, mine.ln_1.bias, False),
                   (theirs.ln_2.weight, mine.ln_2.weight, False), (theirs.ln_2.bias, mine.ln_2.bias, False)]

@@ -13,7 +13,7 @@ import numpy as np
 from tinytorch.core.activations import GELU
 from tinytorch.core.attention import scaled_dot_product_attention
 from tinytorch.core.autograd import no_grad
-from tinytorch.core.embeddings import Embedding
+from tinytorch.core.embeddings import Embedding, LearnedPositionalEncoding
 from tinytorch.core.layers import Linear, Module
 from tinytorch.core.tensor import Function, Tensor, is_grad_enabled
 
@@ -229,8 +229,8 @@ class GPT(Module):
         self.vocab_size, self.max_len, self.embed_dim = vocab_size, max_len, embed_dim
         self.num_heads, self.num_layers = num_heads, num_layers
         self.token_embedding = Embedding(vocab_size, embed_dim, seed=int(rng.integers(2**31)))
-        self.position_embedding = Embedding(max_len, embed_dim, seed=int(rng.integers(2**31)))
-        for table in (self.token_embedding, self.position_embedding):
+        self.position_encoding = LearnedPositionalEncoding(max_len, embed_dim, seed=int(rng.integers(2**31)))
+        for table in (self.token_embedding, self.position_encoding):
             table.weight.data *= np.float32(0.1)  # small start: the blocks' updates are not drowned out
         self.blocks = [TransformerBlock(embed_dim, num_heads, mlp_ratio, rng=rng) for _ in range(num_layers)]
         self.ln_f = LayerNorm(embed_dim)
@@ -246,7 +246,7 @@ class GPT(Module):
         if start + steps > self.max_len:
             raise ValueError(f"GPT was built for max_len={self.max_len} positions; got {steps} tokens"
                              + (f" after {start} cached ones" if start else ""))
-        x = self.token_embedding(ids) + self.position_embedding(np.arange(start, start + steps))
+        x = self.position_encoding(self.token_embedding(ids), start)  # token + position start..start+T-1
         for layer, block in enumerate(self.blocks):
             x = block(x, cache, layer)
         if cache is not None:
