@@ -47,7 +47,7 @@ IGNORE = -100
 
 def _flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--part", choices=["reversal", "lm", "both"], default="both")
-    parser.add_argument("--steps", type=int, default=500, help="reversal training steps (batch 64)")
+    parser.add_argument("--steps", type=int, default=300, help="reversal training steps (batch 64)")
 
 
 def _progress(total: int, description: str, enabled: bool):
