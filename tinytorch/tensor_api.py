@@ -18,7 +18,7 @@ does module 05: module 01 imports this file first.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -73,6 +73,17 @@ class TensorAPI:
         merged = int(np.prod(self.shape[start:end + 1]))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
+    def expand(self, *sizes: int | Sequence[int]) -> Any:
+        """A broadcast view of ``sizes`` (-1 keeps a size; new dims go in front), module 01's ExpandBackward."""
+        from tinytorch.core.tensor import ExpandBackward
+
+        sizes = _size(sizes, allow=-1)
+        lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ValueError(f"expand: {len(sizes)} sizes {sizes} for a tensor with {self.ndim} dims")
+        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
+        return ExpandBackward.apply(self, shape=shape)
+
     def contiguous(self) -> Any:
         return self  # numpy handles strides; nothing to do
 
@@ -81,6 +92,19 @@ class TensorAPI:
         return self.where(True, self)
 
     # ---- dtypes and devices ---------------------------------------------------
+    def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Any:
+        """This tensor in ``dtype``, module 01's CastBackward; ``to("cpu")`` and ``to(other)`` work too."""
+        from tinytorch.core.tensor import CastBackward
+
+        for arg in args:  # to(dtype), to("cpu"), to(other_tensor), to("cpu", dtype)
+            if isinstance(arg, TensorAPI):
+                dtype = arg.dtype
+            elif arg is not None and not str(arg).startswith("cpu"):
+                dtype = arg
+        if dtype is None or np.dtype(dtype) == self.dtype:
+            return self
+        return CastBackward.apply(self, dtype=np.dtype(dtype))
+
     def float(self) -> Any:
         return self.to(np.float32)
 
@@ -114,6 +138,29 @@ class TensorAPI:
 
     def new_ones(self, *size: Any) -> Any:
         return self._wrap(np.ones(_size(size), dtype=self.dtype))
+
+    # ---- min, argmax: the counterparts of module 01's max --------------------------
+    def min(self, dim: Any = None, keepdim: bool = False, *,
+            axis: int | None = None, keepdims: bool | None = None) -> Any:
+        """``min()``: the smallest element; ``min(dim)``: ``(values, indices)``; ``min(other)``: elementwise."""
+        from tinytorch.core.tensor import _dim_args
+
+        if isinstance(dim, TensorAPI):
+            return minimum(self, dim)
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        if dim is None:
+            return -((-self).max())
+        return extreme(self, dim, keepdim, largest=False)
+
+    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Any:
+        return -((-self).amax(dim, keepdim))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Any:
+        """Index (int64) of the largest element along ``dim``, or in the flattened tensor without one."""
+        return arg_extreme(self, dim if axis is None else axis, keepdim, largest=True)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Any:
+        return arg_extreme(self, dim if axis is None else axis, keepdim, largest=False)
 
     # ---- elementwise and reductions composed from primitives --------------------
     def add(self, other: Any) -> Any:
@@ -297,6 +344,50 @@ class TensorAPI:
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
 
+class ValuesIndices(NamedTuple):
+    """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's ``torch.return_types.max`` does."""
+
+    values: Any
+    indices: Any
+
+
+def arg_extreme(t: Any, dim: int | None, keepdim: bool, largest: bool) -> Any:
+    """argmax/argmin: the first NaN, else the first of tied extremes (PyTorch's choice); int64."""
+    from tinytorch.core.tensor import _one_dim
+
+    data = t.data.reshape(-1) if dim is None else t.data
+    d = 0 if dim is None else _one_dim(dim, t.ndim)
+    if data.ndim == 0:
+        return t._wrap(np.zeros((), dtype=np.int64))
+    if data.shape[d] == 0:
+        raise ValueError(f"{'argmax' if largest else 'argmin'} over an empty dim (shape {t.shape}, dim {dim})")
+    index = (data.argmax if largest else data.argmin)(axis=d, keepdims=keepdim and dim is not None)
+    return t._wrap(np.asarray(index, dtype=np.int64))
+
+
+def extreme(t: Any, dim: Any, keepdim: bool, largest: bool) -> ValuesIndices:
+    """(values, indices) of the max (or min) along one dim; the gradient goes to the index (a gather)."""
+    index = arg_extreme(t, dim, True, largest)
+    if t.ndim == 0:
+        return ValuesIndices(t.reshape(()), index)
+    values = t.gather(dim, index)
+    if not keepdim:
+        values, index = values.squeeze(dim), index.squeeze(dim)
+    return ValuesIndices(values, index)
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """Elementwise maximum of two tensors; a tie splits the gradient in half and NaN wins (torch.maximum)."""
+    if a.dtype.kind != "f" and b.dtype.kind != "f":
+        return a._wrap(np.maximum(a.data, b.data))
+    return a.where(a > b, b.where(a < b, (a + b) * 0.5))
+
+
+def minimum(a: Any, b: Any) -> Any:
+    """Elementwise minimum of two tensors (see ``maximum``)."""
+    return -maximum(-a, -b)
+
+
 def _logical(value: Any, op: str) -> np.ndarray:
     """A boolean or integer array for a bitwise operator; floats are refused, as in PyTorch."""
     array = _array(value)
@@ -311,11 +402,11 @@ def _int(value: Any, name: str) -> int:
     return int(value)
 
 
-def _size(size: tuple) -> tuple[int, ...]:
-    """``f(2, 3)`` or ``f((2, 3))`` -> (2, 3), every entry a non-negative int."""
+def _size(size: tuple, allow: int = 0) -> tuple[int, ...]:
+    """``f(2, 3)`` or ``f((2, 3))`` -> (2, 3), every entry an int >= ``allow`` (-1 for expand)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for n in size:
-        if _int(n, "size") < 0:
+        if _int(n, "size") < allow:
             raise ValueError(f"sizes must be non-negative, got {tuple(size)}")
     return tuple(int(n) for n in size)

@@ -36,11 +36,11 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from tinytorch.tensor_api import TensorAPI
+from tinytorch.tensor_api import TensorAPI, extreme, maximum
 
 # %% [markdown]
 # ## 1. From Python data to arrays
@@ -202,11 +202,10 @@ class Function:
     def check_versions(self) -> None:
         """PyTorch's in-place check, run by the engine before ``backward``.
 
-        An input whose version went up since the node was recorded was
-        changed in place. If the node saved those very numbers, they are
-        wrong now: error, with PyTorch's message. If the change was recorded
-        in the graph (``Tensor._inplace``), the node's gradient belongs to the
-        tensor as it was, which that op kept in ``replaced``: use it.
+        An input whose version went up was changed in place. If this node
+        saved those very numbers: PyTorch's error. If the change was recorded
+        in the graph (``Tensor._inplace``), send the gradient to the tensor as
+        it was, which that op's node kept in ``replaced``.
         """
         for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
             if t._version == version:
@@ -1043,31 +1042,11 @@ class Tensor(TensorAPI):
         dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
         if dim is None:
             return MaxBackward.apply(self)
-        return _extreme(self, dim, keepdim, largest=True)
-
-    def min(self, dim: Any = None, keepdim: bool = False, *,
-            axis: int | None = None, keepdims: bool | None = None) -> Any:
-        """Like ``max``, for the smallest elements."""
-        if isinstance(dim, Tensor):
-            return minimum(self, dim)
-        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
-        if dim is None:
-            return -((-self).max())
-        return _extreme(self, dim, keepdim, largest=False)
+        return extreme(self, dim, keepdim, largest=True)
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """The maximum over ``dim`` (one or several); ties share the gradient."""
         return MaxBackward.apply(self, axis=_normalize_axes(dim, self.ndim), keepdims=keepdim)
-
-    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return -((-self).amax(dim, keepdim))
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
-        """Index (int64) of the largest element along ``dim``, or in the flattened tensor without one."""
-        return _arg_extreme(self, *_dim_args(dim, keepdim, axis, None), largest=True)
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
-        return _arg_extreme(self, *_dim_args(dim, keepdim, axis, None), largest=False)
 
     # ---- shapes --------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
@@ -1101,41 +1080,18 @@ class Tensor(TensorAPI):
         """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter)."""
         return ScatterBackward.apply(self, self._operand(src), index=_raw(index), dim=_one_dim(dim, self.ndim))
 
-    def expand(self, *sizes: int | Sequence[int]) -> Tensor:
-        """A broadcast view of ``sizes`` (-1 keeps a size); new dims go in front."""
-        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = tuple(sizes[0])
-        lead = len(sizes) - self.ndim
-        if lead < 0:
-            raise ValueError(f"expand: {len(sizes)} sizes {tuple(sizes)} for a tensor with {self.ndim} dims")
-        shape = tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(sizes))
-        return ExpandBackward.apply(self, shape=shape)
-
     def where(self, condition: Any, other: Any) -> Tensor:
         """``self`` where ``condition`` holds, else ``other`` (torch.Tensor.where)."""
         return where(condition, self, self._operand(other))
-
-    def to(self, *args: Any, dtype: Any = None, **kwargs: Any) -> Tensor:
-        """This tensor in ``dtype`` (differentiable); a device (``"cpu"``) or a tensor's dtype also work."""
-        for arg in args:  # to(dtype), to("cpu"), to(other_tensor), to("cpu", dtype)
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif arg not in ("cpu", None) and not str(arg).startswith("cpu"):
-                dtype = arg
-        if dtype is None or np.dtype(dtype) == self.dtype:
-            return self
-        return CastBackward.apply(self, dtype=np.dtype(dtype))
 
     # ---- in place: PyTorch's rules -----------------------------------------
     def _inplace(self, result: Tensor) -> Tensor:
         """Make this tensor hold ``result``, an op's output of the same shape (every ``*_`` method).
 
-        A leaf that requires grad cannot change while gradients are
-        recorded (PyTorch's rule). In a graph, this tensor becomes the op's
-        output, and the op's node keeps the tensor as it was (``replaced``)
-        for the nodes recorded before; otherwise the numbers are written
-        into its array. Either way its version goes up, which
-        ``Function.check_versions`` reads at backward time.
+        A leaf that requires grad cannot change while gradients are recorded
+        (PyTorch's rule). In a graph, this tensor becomes the op's output and
+        the node keeps the tensor as it was (``replaced``); otherwise the
+        numbers are written into its array. Either way its version goes up.
         """
         if _grad_enabled and self.requires_grad and self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -1179,13 +1135,6 @@ def _raw(value: Any) -> np.ndarray:
     return value.data if isinstance(value, Tensor) else as_array(value)
 
 
-class ValuesIndices(NamedTuple):
-    """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's ``torch.return_types.max`` does."""
-
-    values: Tensor
-    indices: Tensor
-
-
 def _dim_args(dim: Any, keepdim: bool, axis: Any, keepdims: bool | None) -> tuple[Any, bool]:
     """PyTorch's ``dim``/``keepdim``, or numpy's ``axis``/``keepdims`` aliases (not both)."""
     if axis is not None:
@@ -1193,44 +1142,6 @@ def _dim_args(dim: Any, keepdim: bool, axis: Any, keepdims: bool | None) -> tupl
             raise TypeError(f"got both dim={dim!r} and its alias axis={axis!r}; pass one")
         dim = axis
     return dim, bool(keepdim if keepdims is None else keepdims)
-
-
-def _arg_extreme(t: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
-    """argmax/argmin: the first NaN, else the first of tied extremes (PyTorch's choice); int64."""
-    data = t.data.reshape(-1) if dim is None else t.data
-    d = 0 if dim is None else _one_dim(dim, t.ndim)
-    if data.ndim == 0:
-        return Tensor._wrap(np.zeros((), dtype=np.int64))
-    if data.shape[d] == 0:
-        raise ValueError(f"{'argmax' if largest else 'argmin'} over an empty dim (shape {t.shape}, dim {dim})")
-    index = (data.argmax if largest else data.argmin)(axis=d, keepdims=keepdim and dim is not None)
-    return Tensor._wrap(np.asarray(index, dtype=np.int64))
-
-
-def _extreme(t: Tensor, dim: Any, keepdim: bool, largest: bool) -> ValuesIndices:
-    """(values, indices) of the max (or min) along one dim; the gradient goes to the index (gather)."""
-    index = _arg_extreme(t, dim, True, largest)
-    d = _one_dim(dim, t.ndim)
-    values = t.gather(d, index) if t.ndim else t.reshape(())
-    if not keepdim and t.ndim:
-        values, index = values.squeeze(d), index.squeeze(d)
-    return ValuesIndices(values, index)
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum; a tie splits the gradient in half and NaN wins, as in torch.maximum."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
-    if a.dtype.kind != "f" and b.dtype.kind != "f":
-        return Tensor._wrap(np.maximum(a.data, b.data))
-    return where(a > b, a, where(a < b, b, (a + b) * 0.5))
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise minimum (see ``maximum``)."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
-    return -maximum(-a, -b)
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
