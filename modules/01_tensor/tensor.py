@@ -808,6 +808,18 @@ class CastBackward(Function):
 # A Python number keeps the tensor's dtype (`x_float32 * 0.5` stays
 # float32); numpy arrays are wrapped as constants with their own dtype, as in
 # PyTorch.
+#
+# PyTorch's many convenience methods -- `view`, `unsqueeze`, `squeeze`,
+# `flatten`, `expand`, `float()`, `long()`, `to(dtype)`, `masked_fill`,
+# `min`, `argmax`, `norm`, the in-place `x += y`, `zero_()`, `fill_()`,
+# `normal_()` -- are one or two lines each over the methods here, and carry
+# no gradient rule of their own. `Tensor` inherits them from `TensorAPI`
+# (`tinytorch/tensor_api.py`, a plain file worth a read) so that this
+# chapter stays about the primitives. PyTorch code then runs unchanged after
+# `import tinytorch as torch`: `tinytorch.tensor`, `zeros`, `randn`, `cat`
+# live in `tinytorch/functions.py`, and `tinytorch.nn`,
+# `tinytorch.nn.functional`, `tinytorch.optim` and `tinytorch.utils.data`
+# re-export what modules 02-13 build, under PyTorch's names.
 
 # %%
 #| export
@@ -931,10 +943,11 @@ class Tensor(TensorAPI):
 
     # ---- arithmetic ----------------------------------------------------
     def _operand(self, other: Any) -> Tensor:
-        """``other`` as a Tensor; a Python number takes this tensor's float dtype."""
+        """``other`` as a Tensor; a Python number takes this tensor's float dtype (an int, its int dtype)."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float)) and self.data.dtype.kind == "f":
+        kind = self.data.dtype.kind
+        if isinstance(other, (int, float)) and (kind == "f" or kind in "iu" and type(other) is int):
             return Tensor._wrap(np.asarray(other, dtype=self.data.dtype))
         return Tensor(other)
 

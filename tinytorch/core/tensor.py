@@ -643,10 +643,11 @@ class Tensor(TensorAPI):
 
     # ---- arithmetic ----------------------------------------------------
     def _operand(self, other: Any) -> Tensor:
-        """``other`` as a Tensor; a Python number takes this tensor's float dtype."""
+        """``other`` as a Tensor; a Python number takes this tensor's float dtype (an int, its int dtype)."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float)) and self.data.dtype.kind == "f":
+        kind = self.data.dtype.kind
+        if isinstance(other, (int, float)) and (kind == "f" or kind in "iu" and type(other) is int):
             return Tensor._wrap(np.asarray(other, dtype=self.data.dtype))
         return Tensor(other)
 
