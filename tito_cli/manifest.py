@@ -59,6 +59,9 @@ MODULES: tuple[Module, ...] = (
     Module("08", "dataloader", "tinytorch.data.loader", ("Dataset", "TensorDataset", "DataLoader")),
     Module("09", "convolutions", "tinytorch.core.spatial",
            ("Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv2d", "max_pool2d", "avg_pool2d")),
+    Module("11", "embeddings", "tinytorch.core.embeddings",
+           ("Embedding", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding")),
+    Module("12", "attention", "tinytorch.core.attention", ("scaled_dot_product_attention", "MultiheadAttention")),
 )
 
 MILESTONES: tuple[Milestone, ...] = (
