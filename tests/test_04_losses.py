@@ -379,3 +379,38 @@ def test_empty_batch_is_nan_mean_zero_sum_empty_none(loss):
     total.backward()
     assert x.grad.shape == (0, 3)
     assert fn(x, Tensor(np.zeros((0, 3))), reduction="none").shape == (0, 3)
+
+
+@pytest.mark.parametrize("error, pattern, call", [
+    (TypeError, "one_hot: tensor must hold integer class indices, got dtype float32",
+     lambda: L.one_hot(Tensor([0.0, 1.0]))),
+    (ValueError, "one_hot: class indices must be non-negative, got -1", lambda: L.one_hot(np.array([0, -1]))),
+    (ValueError, "one_hot: class index 3 is out of range for num_classes=3", lambda: L.one_hot(np.array([3]), 3)),
+    (ValueError, "cannot infer num_classes from an empty tensor", lambda: L.one_hot(np.zeros(0, dtype=np.int64))),
+    (TypeError, "one_hot: num_classes must be an integer", lambda: L.one_hot(np.array([1]), 2.5)),
+    (ValueError, "normalize: eps must be a number, got nan", lambda: L.normalize(Tensor(np.ones((2, 2))), eps=NAN)),
+    (ValueError, "norm: p must be positive", lambda: L.norm(Tensor(np.ones(2)), p=0)),
+    (IndexError, "norm: dim 2 is out of range for a tensor with 2 dimensions",
+     lambda: L.normalize(Tensor(np.ones((2, 2))), dim=2)),
+    (ValueError, r"cosine_similarity: x1 shape \(2, 3\) and x2 shape \(2, 2\) do not broadcast",
+     lambda: L.cosine_similarity(Tensor(np.ones((2, 3))), Tensor(np.ones((2, 2))))),
+    (ValueError, r"pairwise_distance: x1 shape \(2, 3\) and x2 shape \(4, 3\) do not broadcast",
+     lambda: L.pairwise_distance(Tensor(np.ones((2, 3))), Tensor(np.ones((4, 3))))),
+    (IndexError, "log_softmax: dim 5 is out of range", lambda: L.log_softmax(Tensor(np.ones((2, 2))), dim=5)),
+    (TypeError, "logsumexp: dim must be an integer, got 1.5", lambda: L.logsumexp(Tensor(np.ones((2, 2))), 1.5)),
+    (TypeError, "log_softmax: give dim or its alias axis, not both",
+     lambda: L.log_softmax(Tensor(np.ones((2, 2))), dim=0, axis=1)),
+    (ValueError, r"mse_loss: weight shape \(3,\) must equal the input shape \(2, 3\)",
+     lambda: L.mse_loss(Tensor(np.ones((2, 3))), Tensor(np.ones((2, 3))), weight=np.ones(3))),
+    (TypeError, "l1_loss: weight must be numbers", lambda: L.l1_loss(Tensor([1.0]), Tensor([1.0]), weight=["a"])),
+])
+def test_helper_bad_input_is_named(error, pattern, call):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_axis_and_keepdims_stay_aliases_of_dim_and_keepdim():
+    x = Tensor(R.standard_normal((3, 4)))
+    assert np.allclose(L.log_softmax(x, axis=0).data, L.log_softmax(x, dim=0).data)
+    assert np.allclose(L.logsumexp(x, axis=1, keepdims=True).data, L.logsumexp(x, dim=1, keepdim=True).data)
+    assert L.logsumexp(x, axis=1, keepdims=True).shape == (3, 1)

@@ -319,3 +319,96 @@ def test_focal_with_ignored_rows_matches_torch_reference(torch):
     for reduction in ("mean", "sum", "none"):
         assert_parity(lambda a: L.focal_loss(a, target, 2.0, alpha, reduction), lambda a: reference(a, reduction),
                       [logits], torch)
+
+
+# ---- PyTorch's signatures and the distance helpers --------------------------------------------------------
+
+FUNCTIONALS = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+               "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div", "gaussian_nll_loss",
+               "margin_ranking_loss", "triplet_margin_loss", "normalize"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONALS)
+def test_functional_takes_torchs_arguments_in_torchs_order(torch, name):
+    import inspect
+
+    deprecated = {"size_average", "reduce", "out"}  # PyTorch's legacy arguments, not carried over
+    theirs = [p for p in inspect.signature(getattr(torch.nn.functional, name)).parameters if p not in deprecated]
+    ours = list(inspect.signature(getattr(L, name)).parameters)
+    assert ours == theirs
+
+
+def test_builtin_signatures_follow_torchs_docs():
+    import inspect
+
+    # torch's C functions have no Python signature; these are the documented ones
+    expected = {"cosine_similarity": ["x1", "x2", "dim", "eps"],
+                "pairwise_distance": ["x1", "x2", "p", "eps", "keepdim"],
+                "one_hot": ["tensor", "num_classes"],
+                "logsumexp": ["input", "dim", "keepdim"],
+                "log_softmax": ["input", "dim"]}
+    for name, names in expected.items():
+        positional = [p.name for p in inspect.signature(getattr(L, name)).parameters.values()
+                      if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        assert positional == names, name
+
+
+def _helper_cases(torch):
+    F = torch.nn.functional
+    r = _rng()
+    x = np.vstack([np.zeros(3), r.standard_normal((3, 3))])
+    y = r.standard_normal((4, 3))
+    cases = []
+    for p in (1.0, 2.0, 3.0):
+        cases.append((f"normalize_p{p}", lambda a, p=p: L.normalize(a, p=p), lambda a, p=p: F.normalize(a, p=p), [x]))
+        cases.append((f"pairwise_distance_p{p}", lambda a, b, p=p: L.pairwise_distance(a, b, p=p),
+                      lambda a, b, p=p: F.pairwise_distance(a, b, p=p), [x, y]))
+    cases += [
+        ("normalize_dim0", lambda a: L.normalize(a, dim=0, eps=0.5), lambda a: F.normalize(a, dim=0, eps=0.5), [x]),
+        ("cosine_similarity", L.cosine_similarity, F.cosine_similarity, [x, y]),
+        ("cosine_similarity_dim0_broadcast", lambda a, b: L.cosine_similarity(a, b, dim=0),
+         lambda a, b: F.cosine_similarity(a, b, dim=0), [y, y[:1] * 2.0]),
+        ("pairwise_distance_keepdim_1d", lambda a, b: L.pairwise_distance(a, b, keepdim=True),
+         lambda a, b: F.pairwise_distance(a, b, keepdim=True), [y[0], x[1]]),
+        ("pairwise_distance_same", lambda a, b: L.pairwise_distance(a, b, eps=0.0),
+         lambda a, b: F.pairwise_distance(a, b, eps=0.0), [x, x.copy()]),
+        ("log_softmax_dim0", lambda a: L.log_softmax(a, dim=0), lambda a: F.log_softmax(a, dim=0), [y]),
+        ("log_softmax_positional", lambda a: L.log_softmax(a, 1), lambda a: F.log_softmax(a, 1), [y]),
+        ("logsumexp_keepdim", lambda a: L.logsumexp(a, dim=0, keepdim=True),
+         lambda a: torch.logsumexp(a, dim=0, keepdim=True), [y]),
+        ("logsumexp_positional", lambda a: L.logsumexp(a, 1), lambda a: torch.logsumexp(a, 1), [y]),
+    ]
+    for reduction in ("mean", "sum", "none"):
+        w = r.uniform(0.1, 2.0, (4, 3))
+        cases += [
+            (f"mse_weight_{reduction}", lambda a, b, w=w, red=reduction: L.mse_loss(a, b, reduction=red, weight=w),
+             lambda a, b, w=w, red=reduction: F.mse_loss(a, b, reduction=red, weight=torch.tensor(w, dtype=a.dtype)),
+             [x, y]),
+            (f"l1_weight_{reduction}", lambda a, b, w=w, red=reduction: L.l1_loss(a, b, reduction=red, weight=w),
+             lambda a, b, w=w, red=reduction: F.l1_loss(a, b, reduction=red, weight=torch.tensor(w, dtype=a.dtype)),
+             [x, y]),
+            (f"huber_weight_{reduction}",
+             lambda a, b, w=w, red=reduction: L.huber_loss(a, b, red, 0.5, weight=w),
+             lambda a, b, w=w, red=reduction: F.huber_loss(a, b, red, 0.5, weight=torch.tensor(w, dtype=a.dtype)),
+             [x * 2, y]),
+        ]
+    return cases
+
+
+def test_helpers_and_weights_match_torch(torch):
+    for name, ours, theirs, arrays in _helper_cases(torch):
+        for dtype, tolerance in ((np.float64, dict(rtol=1e-6, atol=1e-9)), (np.float32, dict(rtol=1e-4, atol=1e-5))):
+            cast = [a.astype(dtype) for a in arrays]
+            try:
+                assert_parity(ours, theirs, cast, torch, **tolerance)
+            except AssertionError as error:
+                raise AssertionError(f"{name} ({np.dtype(dtype).name}): {error}") from None
+
+
+def test_one_hot_matches_torch(torch):
+    labels = np.array([[0, 3], [2, 2]])
+    for num_classes in (-1, 6):
+        ours = L.one_hot(labels, num_classes)
+        theirs = torch.nn.functional.one_hot(torch.tensor(labels), num_classes).numpy()
+        assert ours.dtype == np.int64 and ours.shape == theirs.shape
+        np.testing.assert_array_equal(ours.data, theirs)

@@ -25,8 +25,16 @@ def _check_reduction(reduction: str, name: str, allowed: Sequence[str] = REDUCTI
         raise ValueError(f"{name}: reduction must be one of {choices}, got {reduction!r}")
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    """Combine per-element losses: 'mean', 'sum' or 'none'. The mean of no element is NaN, as in PyTorch."""
+def _reduce(loss: Tensor, reduction: str, weight: np.ndarray | None = None, mean_by_weight: bool = True) -> Tensor:
+    """Combine per-element losses: 'mean', 'sum' or 'none'. The mean of no element is NaN, as in PyTorch.
+
+    With ``weight`` (one per element) the losses are weighted first, and 'mean' divides by sum(weight)
+    (PyTorch's mse_loss and l1_loss) or, with ``mean_by_weight=False``, by the count (its huber_loss).
+    """
+    if weight is not None:
+        loss = loss * weight
+        if reduction == "mean" and mean_by_weight:
+            return _weighted_reduce(loss, weight, reduction)
     if reduction == "mean":
         if loss.numel() == 0:  # an empty batch: 0 / 0, without Python's ZeroDivisionError
             return loss.sum() + math.nan
@@ -34,6 +42,18 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def _weighted_reduce(loss: Tensor, weight: Any, reduction: str) -> Tensor:
+    """Reduce per-row losses already multiplied by their row weights (class weights, 0 for ignored rows).
+
+    'mean' divides by the sum of the weights, as PyTorch does. When that sum is 0 the value is NaN (not
+    an error) and the gradient 0, as every row weighs 0.
+    """
+    if reduction != "mean":
+        return _reduce(loss, reduction)
+    total = float(np.sum(weight))
+    return loss.sum() * (1.0 / total) if total else loss.sum() + math.nan
 
 
 def _tensor(value: Any, name: str, argument: str) -> Tensor:
@@ -94,6 +114,19 @@ def _dim(dim: Any, axis: Any, default: Any, name: str) -> Any:
     return default if dim is None and axis is None else dim if dim is not None else axis
 
 
+def _elementwise_weight(weight: Any, input: Tensor, name: str) -> np.ndarray | None:
+    """A weight per element (the input's shape, as PyTorch requires) in the input's dtype; None stays None."""
+    if weight is None:
+        return None
+    try:
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=input.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: weight must be numbers, got {weight!r:.60}") from None
+    if w.shape != input.shape:
+        raise ValueError(f"{name}: weight shape {w.shape} must equal the input shape {input.shape}")
+    return w
+
+
 def _pair(input: Any, target: Any, name: str, reduction: str) -> tuple[Tensor, Tensor]:
     """The usual argument checks of an elementwise loss: tensors, floats, same shape, known reduction."""
     _check_reduction(reduction, name)
@@ -103,30 +136,34 @@ def _pair(input: Any, target: Any, name: str, reduction: str) -> tuple[Tensor, T
     return input, target
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean squared error: reduce((input - target)^2). Shapes must match."""
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Any = None) -> Tensor:
+    """Mean squared error: reduce(w (input - target)^2); 'mean' divides by sum(w). Shapes must match."""
     input, target = _pair(input, target, "mse_loss", reduction)
-    # TODO (task 4.1): square the residual and reduce it with _reduce.
+    w = _elementwise_weight(weight, input, "mse_loss")
+    # TODO (task 4.1): square the residual and reduce it with _reduce(..., reduction, w).
     residual = input - target
-    return _reduce(residual * residual, reduction)
+    return _reduce(residual * residual, reduction, w)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """0.5 r^2 where |r| < delta, else delta (|r| - delta / 2); r = input - target."""
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Any = None) -> Tensor:
+    """0.5 r^2 where |r| < delta, else delta (|r| - delta / 2); r = input - target; 'mean' of w * loss."""
     input, target = _pair(input, target, "huber_loss", reduction)
     delta = _scalar(delta, "huber_loss", "delta", "positive")
-    # TODO (task 4.2): compute both branches and pick with where(|r| < delta, ...).
+    w = _elementwise_weight(weight, input, "huber_loss")
+    # TODO (task 4.2): compute both branches, pick with where(|r| < delta, ...) and reduce
+    # with _reduce(..., reduction, w, mean_by_weight=False).
     residual = input - target
     size = residual.abs()
     quadratic = 0.5 * residual * residual
     linear = delta * (size - 0.5 * delta)
-    return _reduce(where(size.data < delta, quadratic, linear), reduction)
+    return _reduce(where(size.data < delta, quadratic, linear), reduction, w, mean_by_weight=False)
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """reduce(|input - target|); the subgradient at 0 is 0."""
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Any = None) -> Tensor:
+    """reduce(w |input - target|), 'mean' divides by sum(w); the subgradient at 0 is 0."""
     input, target = _pair(input, target, "l1_loss", reduction)
-    return _reduce((input - target).abs(), reduction)
+    return _reduce((input - target).abs(), reduction, _elementwise_weight(weight, input, "l1_loss"))
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
@@ -327,18 +364,6 @@ def _class_weight(weight: Any, classes: int, dtype: np.dtype, name: str, argumen
     if np.isnan(w).any():
         raise ValueError(f"{name}: {argument} contains nan")
     return w
-
-
-def _weighted_reduce(loss: Tensor, weight: Any, reduction: str) -> Tensor:
-    """Reduce per-row losses already multiplied by their row weights (class weights, 0 for ignored rows).
-
-    'mean' divides by the sum of the weights, as PyTorch does. When that sum is 0 the value is NaN (not
-    an error) and the gradient 0, as every row weighs 0.
-    """
-    if reduction != "mean":
-        return _reduce(loss, reduction)
-    total = float(np.sum(weight))
-    return loss.sum() * (1.0 / total) if total else loss.sum() + math.nan
 
 
 class CrossEntropyBackward(Function):
@@ -764,9 +789,11 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     x1 = _floating(_tensor(x1, "cosine_similarity", "x1"), "cosine_similarity", "x1")
     x2 = _floating(_tensor(x2, "cosine_similarity", "x2"), "cosine_similarity", "x2")
     try:
-        np.broadcast_shapes(x1.shape, x2.shape)
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
     except ValueError:
         raise ValueError(f"cosine_similarity: x1 shape {x1.shape} and x2 shape {x2.shape} do not broadcast") from None
+    # broadcast first, as PyTorch does: a (1, D) x2 against (N, D) along dim 0 is N copies, not one vector
+    x1, x2 = (x if x.shape == shape else x + np.zeros(shape, dtype=x.dtype) for x in (x1, x2))
     return (normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps)).sum(axis=dim)
 
 
@@ -1140,6 +1167,27 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
         return triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps, self.swap,
                                    self.reduction)
+
+
+class CosineSimilarity(Module):
+    """cosine_similarity(x1, x2, dim, eps) as a module (PyTorch's nn.CosineSimilarity)."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        self.dim, self.eps = dim, _scalar(eps, "CosineSimilarity", "eps", "non-negative")
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """pairwise_distance(x1, x2, p, eps, keepdim) as a module (PyTorch's nn.PairwiseDistance)."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        self.p = _scalar(p, "PairwiseDistance", "p", "positive")
+        self.eps, self.keepdim = _scalar(eps, "PairwiseDistance", "eps", "non-negative"), keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return pairwise_distance(x1, x2, self.p, self.eps, self.keepdim)
 
 
 class InfoNCELoss(_Loss):
