@@ -253,15 +253,19 @@ def _seed(root: Tensor, gradient: Any) -> np.ndarray:
     return seed
 
 
-def _gradients_of(node: Any, grad_output: np.ndarray) -> tuple:
-    """Run ``node``'s rule; check it returned one array (or None) per input, each of its input's
-    shape or a shape broadcast from it (then summed back). The errors name the node."""
+def _gradients_of(node: Any, grad_output: np.ndarray) -> list[tuple[Tensor, np.ndarray]]:
+    """(input, its gradient) for every input of ``node`` that needs one, from ``node``'s rule.
+
+    Checks that the rule returned one array (or None) per input, each of its
+    input's shape or a shape broadcast from it (then summed back); the
+    errors name the node."""
     name = type(node).__name__
     if node.saved is FREED:
         raise RuntimeError(
             f"Trying to backward through the graph a second time ({name} was freed by the first backward()). "
             "Saved intermediate values of the graph are freed when you call .backward(); specify "
             "retain_graph=True if you need to backward through the graph a second time")
+    node.check_versions()  # an input changed in place after the node saved it (module 01)
     grads = node.backward(grad_output)
     if not isinstance(grads, (tuple, list)) or len(grads) != len(node.inputs):
         got = f"{len(grads)} gradients" if isinstance(grads, (tuple, list)) else _describe(grads)
@@ -270,7 +274,6 @@ def _gradients_of(node: Any, grad_output: np.ndarray) -> tuple:
     checked = []
     for index, (parent, grad) in enumerate(zip(node.inputs, grads)):
         if grad is None or not parent.requires_grad:
-            checked.append(None)
             continue
         if type(grad) is not np.ndarray:
             if not isinstance(grad, (np.ndarray, np.generic)):
@@ -284,7 +287,7 @@ def _gradients_of(node: Any, grad_output: np.ndarray) -> tuple:
                 raise RuntimeError(f"{name}.backward returned a gradient of shape {grad.shape} for input {index} "
                                    f"of shape {shape}; expected that shape (or one it broadcasts to)")
             grad = unbroadcast(grad, shape)
-        checked.append(grad)
+        checked.append((parent, grad))
     return checked
 
 
@@ -302,9 +305,9 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
     else:
         pending.append((-root.grad_fn.sequence_nr, root))
     # TODO (task 5.3): while pending: pop the newest tensor, pop its
-    # gradient, get its inputs' gradients with _gradients_of(node, grad)
-    # (it runs the rule, checks the shapes and unbroadcasts); add each into
-    # grads (out of place); an input met for the first time is pushed (or
+    # gradient, get (input, gradient) pairs from _gradients_of(node, grad)
+    # (it runs the rule, checks the shapes and unbroadcasts); add each
+    # gradient into grads (out of place); an input met for the first time is pushed (or
     # noted in leaves, if it has no grad_fn). Unless retain_graph, release
     # the node: node.saved = FREED and node.inputs = (). Then
     # accumulate_grad every leaf.
@@ -312,9 +315,7 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
     while pending:
         tensor = heapq.heappop(pending)[1]
         node = tensor.grad_fn
-        for parent, parent_grad in zip(node.inputs, _gradients_of(node, grads.pop(id(tensor)))):
-            if parent_grad is None:
-                continue
+        for parent, parent_grad in _gradients_of(node, grads.pop(id(tensor))):
             key = id(parent)
             if key in grads:
                 grads[key] = grads[key] + parent_grad
