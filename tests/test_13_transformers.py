@@ -321,3 +321,13 @@ def test_milestone_05_reversal_reaches_99_percent_exact_match(tmp_path):
     match = re.search(r"exact match: (\d+\.\d)% of 1000 held-out sequences", result.stdout)
     assert match and float(match.group(1)) >= 99.0, result.stdout
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.slow
+def test_milestone_05_language_model_beats_the_bigram_by_a_fifth():
+    result = _milestone("--part", "lm")
+    assert result.returncode == 0, result.stdout + result.stderr
+    match = re.search(r"validation loss: (\d+\.\d+) nats = (\d+\.\d+)x the bigram's", result.stdout)
+    assert match and float(match.group(2)) <= 0.8, result.stdout
+    sample = re.search(r"sample: '(.*)'", result.stdout)
+    assert sample and len(sample.group(1)) > 20

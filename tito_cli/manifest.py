@@ -78,7 +78,7 @@ MILESTONES: tuple[Milestone, ...] = (
               ("01", "02", "03", "04", "05", "06", "07", "08", "09"),
               "LeNet's convolutions and pooling beat the MLP on the same digits: >= 98% test accuracy."),
     Milestone("05", "transformer", 2017, "milestones/05_transformer.py",
-              ("01", "02", "03", "04", "05", "06", "11", "12", "13"),
+              ("01", "02", "03", "04", "05", "06", "10", "11", "12", "13"),
               "A transformer reverses digit strings (>= 99% exact) and learns a character language model "
               "(<= 0.8x the bigram's validation loss)."),
 )
