@@ -192,12 +192,15 @@ def _graded_cells(notebook) -> dict:
 
 
 def _build_kit(root: Path, module: Module, probes: Path) -> Path:
-    """A temporary folder: the package without module NN and later ones, the probe runner, the probes."""
+    """A temporary folder: the package without module NN's file, the probe runner, the probes.
+
+    In the sandbox the notebook's code takes the place of module NN's file
+    (tinytorch.core.losses is the student's), so the other modules use it.
+    """
     kit = Path(tempfile.mkdtemp(prefix="tito-kit-"))
-    later = {m.target_path for m in MODULES if m.number >= module.number}
     for path in sorted((root / "tinytorch").rglob("*.py")):
         relative = path.relative_to(root)
-        if "__pycache__" not in relative.parts and relative not in later:
+        if "__pycache__" not in relative.parts and relative != module.target_path:
             (kit / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, kit / relative)
     (kit / "tito_cli").mkdir()
@@ -217,7 +220,7 @@ def _run_cells(job: Job, cells: list[dict], graded: list[str]) -> sandbox.Result
     try:
         plan.chmod(0o755)
         (plan / "plan.json").write_text(json.dumps({
-            "limits": job.limits.rlimits(job.sandboxed), "cells": cells, "graded": graded,
+            "limits": job.limits.rlimits(job.sandboxed), "cells": cells, "graded": graded, "target": job.module.target,
             "cell_timeout": job.cell_timeout}), encoding="utf-8")
         if job.sandboxed:
             def command(results_fd, seccomp_fd):

@@ -129,11 +129,11 @@ def _uncomment_magics(source: str) -> str:
     return "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def run_cells(cells: list[dict], cell_timeout: float) -> types.ModuleType:
-    """Execute the notebook's code cells in order, in one fresh module; report each failure and go on."""
-    module = types.ModuleType("submission")
+def run_cells(cells: list[dict], cell_timeout: float, target: str) -> types.ModuleType:
+    """Execute the notebook's code cells in order, as the package module ``target``; report each failure, go on."""
+    module = types.ModuleType(target)
     module.__file__ = "submission.py"
-    sys.modules["submission"] = module
+    sys.modules[target] = module  # the rest of the package imports the student's module NN
     flags = __future__.annotations.compiler_flag  # as in the exported package file, which starts with it
     for cell in cells:
         _send({"event": "cell", "name": cell["name"]})
@@ -186,7 +186,7 @@ def main(argv: list[str]) -> None:
     sys.path.insert(0, kit)
     signal.signal(signal.SIGALRM, _on_alarm)
     probes, _ = load_probes(os.path.join(kit, "probes.py"))
-    module = run_cells(plan["cells"], plan["cell_timeout"])
+    module = run_cells(plan["cells"], plan["cell_timeout"], plan["target"])
     run_probes(module, {g: probes[g] for g in plan["graded"] if g in probes}, plan["cell_timeout"])
     _send({"event": "done"})
 
