@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     train_loader = DataLoader(TensorDataset(train_x, digits.train_labels), batch_size=32, shuffle=True, seed=args.seed)
     test_loader = DataLoader(TensorDataset(test_x, digits.test_labels), batch_size=360)
 
-    print(f"training {sum(p.size for p in model.parameters()):,} parameters on {len(train_x):,} digits")
+    print(f"training {sum(p.numel() for p in model.parameters()):,} parameters on {len(train_x):,} digits")
     start = time.perf_counter()
     trainer.fit(train_loader, args.epochs, val_loader=test_loader, progress=not args.no_progress)
     seconds = time.perf_counter() - start

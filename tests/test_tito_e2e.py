@@ -106,7 +106,7 @@ def test_student_starts_completes_and_gets_told_what_failed(project):
 
     # a wrong MSE: the failing test is named with its assertion message
     solved = _fill_in(scaffold_text, reference)
-    source.write_text(solved.replace("return _reduce(residual * residual, reduction)", "return (residual * residual).sum()"))
+    source.write_text(solved.replace("return _reduce(residual * residual, reduction, w)", "return (residual * residual).sum()"))
     wrong = run_tito(project, "module", "complete", "04")
     assert wrong.returncode == 1
     assert re.search(r"FAILED\s+test_mse_gradient_is_two_residual_over_n", wrong.stdout)
