@@ -48,7 +48,18 @@ WITH_PROBES = [m for m in MODULES if (ROOT / "modules" / m.slug / "probes.py").e
 
 
 def test_modules_01_to_08_have_probes():
-    assert {m.number for m in WITH_PROBES} >= {"02", "04"}
+    assert {m.number for m in WITH_PROBES} >= {f"{n:02d}" for n in range(1, 9)}
+
+
+def test_a_module_without_probes_is_refused(tmp_path):
+    module = MODULES[0]
+    for kind in ("source", "release"):
+        folder = tmp_path / "course" / kind / module.slug
+        folder.mkdir(parents=True)
+        (folder / f"{module.slug}.ipynb").write_text("{}")
+    (tmp_path / "modules" / module.slug).mkdir(parents=True)
+    with pytest.raises(grading.CommandError, match=rf"modules/{module.slug}/probes.py is missing"):
+        grading._inputs(tmp_path, module, tmp_path / "course")
 
 
 @pytest.mark.parametrize("module", WITH_PROBES, ids=lambda m: m.slug)
@@ -61,6 +72,36 @@ def test_every_graded_cell_is_covered_by_probes(module):
     for key, (rtol, atol) in tolerance.items():
         assert key in probes or key in names, key
         assert rtol >= 0 and atol >= 0
+
+
+STUB = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S | re.M)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", WITH_PROBES, ids=lambda m: m.slug)
+def test_probes_run_on_the_reference_and_fail_on_the_stubs(module, tmp_path):
+    """Every probe gives outputs on the reference solution; with the solutions replaced by stubs, every cell fails."""
+    probes_file = ROOT / "modules" / module.slug / "probes.py"
+    probes, tolerance = load_probes(str(probes_file))
+    kit = grading._build_kit(ROOT, module, probes_file)
+    try:
+        job = grading.Job(module, tmp_path, kit, None, None, {}, {g: 1.0 for g in probes}, tolerance, {},
+                          sandbox.Limits(), 30.0, False, [])
+        notebook = jupytext.read(ROOT / module.source)
+        result = grading._run_cells(job, grading.code_cells(notebook), list(probes))
+        reference, probe_errors, cell_errors, current = grading._outputs(result, 1 << 26)
+        assert not cell_errors and not current and result.returncode == 0, (cell_errors, result.output[-2000:])
+        assert not any(probe_errors.values()), probe_errors
+        assert set(reference) == set(probes) and all(reference.values())
+        for cell in notebook.cells:
+            cell.source = STUB.sub(lambda match: match.group(1) + "raise NotImplementedError", cell.source)
+        result = grading._run_cells(job, grading.code_cells(notebook), list(probes))
+        stubbed, probe_errors, _, _ = grading._outputs(result, 1 << 26)
+        for grade_id in probes:
+            assert grading.compare(reference[grade_id], stubbed.get(grade_id, {}), probe_errors.get(grade_id, {}),
+                                   tolerance, grade_id) != "", grade_id
+    finally:
+        shutil.rmtree(kit)
 
 
 def test_compare_names_the_probe_never_the_expected_value():
@@ -271,6 +312,29 @@ def test_two_runs_at_once_never_interleave(project02, tmp_path):
     assert float(rows["honest"]["score"]) == hostile.TOTAL
     assert float(rows["wrong"]["score"]) == hostile.TOTAL - hostile.POINTS["test_sigmoid"]
     assert len(list((course / "tito" / "backups").glob("gradebook-*.db"))) == 2
+
+
+@pytest.mark.slow
+def test_without_bubblewrap_autograde_refuses_and_no_sandbox_warns(project02, tmp_path):
+    course = _course_copy(project02, tmp_path / "course")
+    release, source = _notebooks(course)
+    _submit(course, "honest", hostile.correct(release, source))
+    _submit(course, "wrong", hostile.HOSTILE["wrong"][1](release, source, {}))
+    no_bwrap = dict(os.environ, PATH=str(tmp_path / "empty"))
+    doctor = run_tito(project02, "doctor", env=no_bwrap)
+    assert "FIX   autograde sandbox: bubblewrap (bwrap) is not installed" in doctor.stdout
+    assert "apt-get install bubblewrap" in doctor.stdout
+    refused = run_tito(project02, "nbgrader", "--course", str(course), "autograde", "02", env=no_bwrap)
+    assert refused.returncode == 2
+    assert "apt-get install bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
+    assert not (course / "tito").exists()
+    unprotected = run_tito(project02, "nbgrader", "--course", str(course), "autograde", "02", "--no-sandbox",
+                           env=no_bwrap)
+    assert unprotected.returncode == 0, unprotected.stdout + unprotected.stderr
+    assert "warning: --no-sandbox" in unprotected.stderr
+    rows = _report(project02, course)
+    assert float(rows["honest"]["score"]) == hostile.TOTAL
+    assert float(rows["wrong"]["score"]) == hostile.TOTAL - hostile.POINTS["test_sigmoid"]
 
 
 # ---- end to end, module 04: the course's own examples ----------------------------------

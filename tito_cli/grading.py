@@ -668,12 +668,8 @@ def _students(course: Path, module: Module, only: str | None) -> list[str]:
                   and os.path.lexists(submitted / name / module.slug))
 
 
-def prepare(root: Path, module: Module, course: Path, limits: sandbox.Limits, cell_timeout: float,
-            sandboxed: bool) -> Job:
-    """Everything the workers share: the kit, the release, the points, the reference outputs."""
-    import nbformat
-    from nbgrader.api import Gradebook, MissingEntry
-
+def _inputs(root: Path, module: Module, course: Path) -> tuple[Path, Path, Path]:
+    """The source and release notebooks and the probes file; CommandError if one is missing."""
     source_nb = course / "source" / module.slug / f"{module.slug}.ipynb"
     release_nb = course / "release" / module.slug / f"{module.slug}.ipynb"
     if not source_nb.exists() or not release_nb.exists():
@@ -683,6 +679,16 @@ def prepare(root: Path, module: Module, course: Path, limits: sandbox.Limits, ce
     if not probes.exists():
         raise CommandError(f"modules/{module.slug}/probes.py is missing: autograde compares the probes of every "
                            "graded cell with the reference solution (format: tito_cli/probing.py)")
+    return source_nb, release_nb, probes
+
+
+def prepare(root: Path, module: Module, course: Path, limits: sandbox.Limits, cell_timeout: float,
+            sandboxed: bool) -> Job:
+    """Everything the workers share: the kit, the release, the points, the reference outputs."""
+    import nbformat
+    from nbgrader.api import Gradebook, MissingEntry
+
+    source_nb, release_nb, probes = _inputs(root, module, course)
     source = nbformat.read(source_nb, as_version=4)
     release = nbformat.read(release_nb, as_version=4)
     with Gradebook(_gradebook_url(course)) as gradebook:
@@ -752,6 +758,7 @@ def autograde(root: Path, module: Module, course: Path, *, workers: int | None =
     for name in ([student] if student else []):
         if not name or name.startswith(".") or "/" in name or name in ("..",):
             raise CommandError(f"{name!r} is not a student id")
+    _inputs(root, module, course)  # refuse before writing anything
     with course_lock(course, wait, echo):
         students = _students(course, module, student)
         job = prepare(root, module, course, limits, cell_timeout, sandboxed)
