@@ -57,6 +57,9 @@ MODULES: tuple[Module, ...] = (
     Module("06", "optimizers", "tinytorch.core.optimizers", ("Optimizer", "SGD", "Adam", "AdamW")),
     Module("07", "training", "tinytorch.core.training", ("Trainer",)),
     Module("08", "dataloader", "tinytorch.data.loader", ("Dataset", "TensorDataset", "DataLoader")),
+    Module("11", "embeddings", "tinytorch.core.embeddings",
+           ("Embedding", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding")),
+    Module("12", "attention", "tinytorch.core.attention", ("scaled_dot_product_attention", "MultiheadAttention")),
 )
 
 MILESTONES: tuple[Milestone, ...] = (

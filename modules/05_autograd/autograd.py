@@ -266,6 +266,7 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
         if node.saved is None:
             raise RuntimeError(f"backward through {type(node).__name__} a second time: its saved values were "
                                "freed by the first backward(); pass retain_graph=True to the first call")
+        node.check_versions()  # an input changed in place after the node saved it (module 01)
         for parent, parent_grad in zip(node.inputs, node.backward(grads.pop(id(tensor)))):
             if parent_grad is None or not parent.requires_grad:
                 continue

@@ -6,9 +6,11 @@ Do not edit: change the module source and run `tito export 01`.
 from __future__ import annotations
 
 import itertools
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import numpy as np
+
+from tinytorch.tensor_api import TensorAPI, extreme, maximum
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -64,6 +66,8 @@ class Function:
     inputs: tuple[Tensor, ...] = ()
     saved: Any = ()
     needs_input_grad: tuple[bool, ...] = ()
+    versions: tuple[int, ...] = ()  # the inputs' version counters when the node was recorded
+    replaced: Tensor | None = None  # an in-place op's node: the tensor as it was before (Tensor._inplace)
     sequence_nr: int = -1  # set when the node is recorded
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
@@ -84,9 +88,33 @@ class Function:
             if True in needs:
                 node.inputs = inputs
                 node.needs_input_grad = needs
+                node.versions = tuple([t._version for t in inputs])
                 node.sequence_nr = next(_sequence_numbers)
                 return Tensor._wrap(data, node)
         return Tensor._wrap(data)
+
+    def check_versions(self) -> None:
+        """PyTorch's in-place check, run by the engine before ``backward``.
+
+        An input whose version went up was changed in place. If this node
+        saved those very numbers: PyTorch's error. If the change was recorded
+        in the graph (``Tensor._inplace``), send the gradient to the tensor as
+        it was, which that op's node kept in ``replaced``.
+        """
+        for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
+            if t._version == version:
+                continue
+            saved = self.saved if isinstance(self.saved, tuple) else (self.saved,)
+            if any(item is t.data for item in saved):
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.dtype} tensor of shape {tuple(t.shape)}], which is input {i} of "
+                    f"{type(self).__name__}, is at version {t._version}; expected version {version} instead.")
+            past = t
+            while past._version != version and past.grad_fn is not None and past.grad_fn.replaced is not None:
+                past = past.grad_fn.replaced
+            if past is not t:
+                self.inputs = self.inputs[:i] + (past,) + self.inputs[i + 1:]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -346,33 +374,6 @@ class TransposeBackward(Function):
         return (grad_output.transpose(np.argsort(self.saved)),)
 
 
-class GatherBackward(Function):
-    """out[i][j] = a[i][index[i][j]] along ``dim`` (torch.gather);  da = g added back at index."""
-
-    def forward(self, a, index=None, dim=0):
-        if index.ndim != a.ndim or index.dtype.kind not in "iu":
-            raise ValueError(f"gather needs an integer index with {a.ndim} dimensions like the input, "
-                             f"got dtype {index.dtype} and shape {index.shape}")
-        if index.size and not (0 <= index.min() and index.max() < a.shape[dim]):
-            raise IndexError(f"gather index out of range [0, {a.shape[dim]}) along dim {dim}: "
-                             f"min {index.min()}, max {index.max()}")
-        if any(n > m for d, (n, m) in enumerate(zip(index.shape, a.shape)) if d != dim):
-            raise ValueError(f"gather index of shape {index.shape} is larger than the input {a.shape} "
-                             f"outside dim {dim}")
-        self.saved = (a.shape, index, dim)
-        # PyTorch reads only the first index.shape[d] entries of the other dims
-        a = a[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))]
-        return np.take_along_axis(a, index, axis=dim)
-
-    def backward(self, grad_output):
-        shape, index, dim = self.saved
-        grad = np.zeros(shape, dtype=grad_output.dtype)
-        where = list(np.indices(index.shape, sparse=True))
-        where[dim] = index
-        np.add.at(grad, tuple(where), grad_output)  # an index named twice gets both gradients
-        return (grad,)
-
-
 def _has_array_index(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, (list, np.ndarray)) for p in parts)
@@ -398,7 +399,131 @@ class GetItemBackward(Function):
         return (grad,)
 
 
-class Tensor:
+def _along(index: np.ndarray, shape: tuple[int, ...], dim: int, name: str) -> tuple:
+    """The numpy index of the elements that ``index[i][j]`` names along ``dim`` (gather, scatter).
+
+    PyTorch's rules: an integer index with as many dims as the input, no
+    larger outside ``dim``, its values in ``[0, shape[dim])``.
+    """
+    if index.ndim != len(shape) or index.dtype.kind not in "iu":
+        raise ValueError(f"{name} needs an integer index with {len(shape)} dimensions like the input, "
+                         f"got dtype {index.dtype} and shape {index.shape}")
+    if any(n > m for d, (n, m) in enumerate(zip(index.shape, shape)) if d != dim):
+        raise ValueError(f"{name} index of shape {index.shape} is larger than the input {shape} outside dim {dim}")
+    if index.size and not (0 <= index.min() and index.max() < shape[dim]):
+        raise IndexError(f"{name} index out of range [0, {shape[dim]}) along dim {dim}: "
+                         f"min {index.min()}, max {index.max()}")
+    where = list(np.indices(index.shape, sparse=True))
+    where[dim] = index
+    return tuple(where)
+
+
+class GatherBackward(Function):
+    """out[i][j] = a[i][index[i][j]] for dim=1 (torch.gather);  da = g added back at index."""
+
+    def forward(self, a, index=None, dim=0):
+        where = _along(index, a.shape, dim, "gather")
+        self.saved = (a.shape, where)
+        return a[where]
+
+    def backward(self, grad_output):
+        shape, where = self.saved
+        grad = np.zeros(shape, dtype=grad_output.dtype)
+        np.add.at(grad, where, grad_output)  # an element picked twice gets both gradients
+        return (grad,)
+
+
+class ScatterBackward(Function):
+    """out = a with out[i][index[i][j]] = src[i][j] for dim=1 (torch.scatter);
+    da = g with the written places zeroed, dsrc = g at those places."""
+
+    def forward(self, a, src, index=None, dim=0):
+        where = _along(index, a.shape, dim, "scatter")
+        if src.ndim and (src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape))):
+            raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape {index.shape}")
+        part = tuple(slice(0, n) for n in index.shape) if src.ndim else ()
+        out = a.copy()
+        out[where] = src[part]
+        self.saved = (where, part, src.shape)
+        return out
+
+    def backward(self, grad_output):
+        where, part, src_shape = self.saved
+        needs_a, needs_src = self.needs_input_grad
+        grad_a = grad_src = None
+        if needs_a:
+            grad_a = grad_output.copy()
+            grad_a[where] = 0
+        if needs_src:
+            grad_src = np.zeros(src_shape, dtype=grad_output.dtype)
+            grad_src[part] = grad_output[where] if part else grad_output[where].sum()
+        return grad_a, grad_src
+
+
+class SetItemBackward(Function):
+    """out = a with out[index] = v (``a[index] = v``, computed on a copy);
+    da = g with g[index] zeroed, dv = g[index]."""
+
+    def forward(self, a, v, index=None):
+        out = a.copy()
+        try:
+            out[index] = v
+        except (IndexError, ValueError) as error:
+            raise type(error)(f"cannot set index {index!r} of a tensor of shape {a.shape} to a value of "
+                              f"shape {v.shape}: {error}") from None
+        self.saved = (index, v.shape)
+        return out
+
+    def backward(self, grad_output):
+        index, v_shape = self.saved
+        needs_a, needs_v = self.needs_input_grad
+        grad_a = grad_v = None
+        if needs_a:
+            grad_a = grad_output.copy()
+            grad_a[index] = 0
+        if needs_v:
+            grad_v = grad_output[index]
+            grad_v = grad_v.reshape((1,) * (len(v_shape) - grad_v.ndim) + grad_v.shape)  # v may have extra 1s
+        return grad_a, grad_v
+
+
+class ExpandBackward(Function):
+    """out = a broadcast to ``shape`` (a read-only view);  da = g summed back to a's shape by the engine."""
+
+    def forward(self, a, shape=()):
+        try:
+            return np.broadcast_to(a, shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot broadcast shape {a.shape} to {tuple(shape)}") from None
+
+    def backward(self, grad_output):
+        return (grad_output,)  # the engine's unbroadcast is the whole rule
+
+
+class CatBackward(Function):
+    """out = the inputs joined along ``dim`` (torch.cat);  each input gets its slice of g."""
+
+    def forward(self, *arrays, dim=0):
+        self.saved = (dim, np.cumsum([a.shape[dim] for a in arrays])[:-1])
+        return np.concatenate(arrays, axis=dim)
+
+    def backward(self, grad_output):
+        dim, splits = self.saved
+        return tuple(np.split(grad_output, splits, axis=dim))
+
+
+class CastBackward(Function):
+    """out = a in another dtype (``to``, ``float``, ``double``);  da = g in a's dtype."""
+
+    def forward(self, a, dtype=None):
+        self.saved = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, grad_output):
+        return (grad_output.astype(self.saved),)
+
+
+class Tensor(TensorAPI):
     """An n-dimensional array with an optional gradient and the node that produced it.
 
     ``data`` is a numpy array; ``grad`` is ``None`` or a Tensor of the same
@@ -406,7 +531,7 @@ class Tensor:
     (``None`` for leaves and constants).
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -416,6 +541,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
+        self._version = 0  # counts in-place changes (Function.check_versions)
 
     @classmethod
     def _wrap(cls, data: np.ndarray, grad_fn: Function | None = None) -> Tensor:
@@ -425,6 +551,7 @@ class Tensor:
         out.requires_grad = grad_fn is not None
         out.grad = None
         out.grad_fn = grad_fn
+        out._version = 0
         return out
 
     # ---- what a tensor is ------------------------------------------------
@@ -516,10 +643,11 @@ class Tensor:
 
     # ---- arithmetic ----------------------------------------------------
     def _operand(self, other: Any) -> Tensor:
-        """``other`` as a Tensor; a Python number takes this tensor's float dtype."""
+        """``other`` as a Tensor; a Python number takes this tensor's float dtype (an int, its int dtype)."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float)) and self.data.dtype.kind == "f":
+        kind = self.data.dtype.kind
+        if isinstance(other, (int, float)) and (kind == "f" or kind in "iu" and type(other) is int):
             return Tensor._wrap(np.asarray(other, dtype=self.data.dtype))
         return Tensor(other)
 
@@ -627,59 +755,17 @@ class Tensor:
         dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
         if dim is None:
             return MaxBackward.apply(self)
-        return _extreme(self, dim, keepdim, largest=True)
-
-    def min(self, dim: Any = None, keepdim: bool = False, *,
-            axis: int | None = None, keepdims: bool | None = None) -> Any:
-        """Like ``max``, for the smallest elements."""
-        if isinstance(dim, Tensor):
-            return minimum(self, dim)
-        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
-        if dim is None:
-            return -((-self).max())
-        return _extreme(self, dim, keepdim, largest=False)
+        return extreme(self, dim, keepdim, largest=True)
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """The maximum over ``dim`` (one or several); ties share the gradient."""
         return MaxBackward.apply(self, axis=_normalize_axes(dim, self.ndim), keepdims=keepdim)
-
-    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return -((-self).amax(dim, keepdim))
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
-        """Index (int64) of the largest element along ``dim``, or in the flattened tensor without one."""
-        return _arg_extreme(self, *_dim_args(dim, keepdim, axis, None), largest=True)
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
-        return _arg_extreme(self, *_dim_args(dim, keepdim, axis, None), largest=False)
 
     # ---- shapes --------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
         return ReshapeBackward.apply(self, shape=shape)
-
-    def view(self, *shape: int | Sequence[int]) -> Tensor:
-        """PyTorch's name for a reshape that shares memory (numpy shares it whenever it can)."""
-        return self.reshape(*shape)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        """A new dimension of size 1 at ``dim`` (a reshape)."""
-        d = _one_dim(dim, self.ndim + 1)
-        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
-
-    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
-        """Drop dimensions of size 1 (all of them, or those in ``dim`` that have size 1)."""
-        dims = _normalize_axes(dim, self.ndim)
-        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Merge dims ``start_dim..end_dim`` (inclusive) into one (a reshape)."""
-        start, end = _one_dim(start_dim, self.ndim), _one_dim(end_dim, self.ndim)
-        if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
-        merged = int(np.prod(self.shape[start:end + 1]))
-        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         """Swap two dimensions (``permute`` reorders all of them)."""
@@ -703,24 +789,63 @@ class Tensor:
         """``out[i][j] = self[i][index[i][j]]`` for ``dim=1`` (torch.gather); differentiable in self."""
         return GatherBackward.apply(self, index=_raw(index), dim=_one_dim(dim, self.ndim))
 
+    def scatter(self, dim: int, index: Any, src: Any) -> Tensor:
+        """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter)."""
+        return ScatterBackward.apply(self, self._operand(src), index=_raw(index), dim=_one_dim(dim, self.ndim))
+
+    def where(self, condition: Any, other: Any) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other`` (torch.Tensor.where)."""
+        return where(condition, self, self._operand(other))
+
+    # ---- in place: PyTorch's rules -----------------------------------------
+    def _inplace(self, result: Tensor) -> Tensor:
+        """Make this tensor hold ``result``, an op's output of the same shape (every ``*_`` method).
+
+        A leaf that requires grad cannot change while gradients are recorded
+        (PyTorch's rule). In a graph, this tensor becomes the op's output and
+        the node keeps the tensor as it was (``replaced``); otherwise the
+        numbers are written into its array. Either way its version goes up.
+        """
+        if _grad_enabled and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if result.shape != self.shape:
+            raise ValueError(f"in-place result of shape {result.shape} does not fit the tensor's shape {self.shape}")
+        if result.dtype != self.dtype:
+            if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
+                raise TypeError(f"in-place result of dtype {result.dtype} can't be cast to the tensor's dtype "
+                                f"{self.dtype}")
+            result = result.to(self.dtype)
+        if result.grad_fn is not None:  # this tensor becomes the op's output; the old array stays intact
+            before = Tensor._wrap(self.data, self.grad_fn)
+            before.requires_grad, before._version = self.requires_grad, self._version
+            result.grad_fn.replaced = before
+            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
+        else:
+            if not self.data.flags.writeable:  # e.g. the view expand made
+                self.data = self.data.copy()
+            np.copyto(self.data, result.data)  # arrays sharing this memory see the change, as in PyTorch
+        self._version += 1
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._inplace(SetItemBackward.apply(self, self._operand(value), index=_plain_index(index)))
+
     def __getitem__(self, index: Any) -> Tensor:
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        return GetItemBackward.apply(self, index=index)
+        return GetItemBackward.apply(self, index=_plain_index(index))
+
+
+def _plain_index(index: Any) -> Any:
+    """An index with its Tensors (masks, integer arrays) replaced by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
 
 
 def _raw(value: Any) -> np.ndarray:
     """The array behind a Tensor, or ``value`` converted by ``as_array``."""
     return value.data if isinstance(value, Tensor) else as_array(value)
-
-
-class ValuesIndices(NamedTuple):
-    """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's ``torch.return_types.max`` does."""
-
-    values: Tensor
-    indices: Tensor
 
 
 def _dim_args(dim: Any, keepdim: bool, axis: Any, keepdims: bool | None) -> tuple[Any, bool]:
@@ -730,44 +855,6 @@ def _dim_args(dim: Any, keepdim: bool, axis: Any, keepdims: bool | None) -> tupl
             raise TypeError(f"got both dim={dim!r} and its alias axis={axis!r}; pass one")
         dim = axis
     return dim, bool(keepdim if keepdims is None else keepdims)
-
-
-def _arg_extreme(t: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
-    """argmax/argmin: the first NaN, else the first of tied extremes (PyTorch's choice); int64."""
-    data = t.data.reshape(-1) if dim is None else t.data
-    d = 0 if dim is None else _one_dim(dim, t.ndim)
-    if data.ndim == 0:
-        return Tensor._wrap(np.zeros((), dtype=np.int64))
-    if data.shape[d] == 0:
-        raise ValueError(f"{'argmax' if largest else 'argmin'} over an empty dim (shape {t.shape}, dim {dim})")
-    index = (data.argmax if largest else data.argmin)(axis=d, keepdims=keepdim and dim is not None)
-    return Tensor._wrap(np.asarray(index, dtype=np.int64))
-
-
-def _extreme(t: Tensor, dim: Any, keepdim: bool, largest: bool) -> ValuesIndices:
-    """(values, indices) of the max (or min) along one dim; the gradient goes to the index (gather)."""
-    index = _arg_extreme(t, dim, True, largest)
-    d = _one_dim(dim, t.ndim)
-    values = t.gather(d, index) if t.ndim else t.reshape(())
-    if not keepdim and t.ndim:
-        values, index = values.squeeze(d), index.squeeze(d)
-    return ValuesIndices(values, index)
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum; a tie splits the gradient in half and NaN wins, as in torch.maximum."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
-    if a.dtype.kind != "f" and b.dtype.kind != "f":
-        return Tensor._wrap(np.maximum(a.data, b.data))
-    return where(a > b, a, where(a < b, b, (a + b) * 0.5))
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise minimum (see ``maximum``)."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
-    return -maximum(-a, -b)
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
