@@ -229,14 +229,13 @@ def _run_cells(job: Job, cells: list[dict], graded: list[str]) -> sandbox.Result
                 return sandbox.bwrap_command(job.kit, plan, runner, job.hidden, job.limits, seccomp_fd)
             return sandbox.run(command, job.limits, seccomp=job.seccomp, live=job.live)
         scratch = Path(tempfile.mkdtemp(prefix="tito-scratch-"))
+        env = dict(sandbox.sandbox_env(), HOME=str(scratch), TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch),
+                   PATH=os.environ.get("PATH", ""))
 
         def command(results_fd, seccomp_fd):
-            env = " ".join(f"{k}={v}" for k, v in dict(sandbox.sandbox_env(), HOME=str(scratch),
-                                                       TMPDIR=str(scratch), MPLCONFIGDIR=str(scratch)).items())
-            return ["env", "-i", *env.split(" "), "sh", "-c", 'cd "$0" && exec "$@"', str(scratch),
-                    sys.executable, "-I", "-B", str(job.kit / "tito_cli" / "probing.py"), str(job.kit),
+            return [sys.executable, "-I", "-B", str(job.kit / "tito_cli" / "probing.py"), str(job.kit),
                     str(plan / "plan.json"), str(results_fd)]
-        return sandbox.run(command, job.limits, live=job.live)
+        return sandbox.run(command, job.limits, live=job.live, env=env, cwd=scratch)
     finally:
         shutil.rmtree(plan, ignore_errors=True)
         if scratch is not None:

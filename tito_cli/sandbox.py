@@ -187,7 +187,8 @@ def _kill(process: subprocess.Popen) -> None:
         pass
 
 
-def run(argv_for_fds, limits: Limits, seccomp: Path | None = None, live: set | None = None) -> Result:
+def run(argv_for_fds, limits: Limits, seccomp: Path | None = None, live: set | None = None,
+        env: dict | None = None, cwd: Path | None = None) -> Result:
     """Start ``argv_for_fds(results_fd, seccomp_fd)``; collect its output and results until exit or the wall clock.
 
     The process runs in its own session so that the wall clock kills it and
@@ -201,7 +202,8 @@ def run(argv_for_fds, limits: Limits, seccomp: Path | None = None, live: set | N
     try:
         process = subprocess.Popen(argv_for_fds(write_fd, seccomp_fd), stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                   pass_fds=(write_fd,) + ((seccomp_fd,) if seccomp else ()), start_new_session=True)
+                                   pass_fds=(write_fd,) + ((seccomp_fd,) if seccomp else ()), start_new_session=True,
+                                   env=env, cwd=cwd)
     finally:
         os.close(write_fd)
         if seccomp:
