@@ -298,6 +298,7 @@ class Function:
 # | mul | a * b | g * b, g * a |
 # | neg | -a | -g |
 # | pow | a ** p | g * p * a ** (p - 1) |
+# | pow, tensor exponent | a ** b | g * b * a ** (b - 1), g * out * ln a |
 # | exp | e ** a | g * out |
 # | log | ln a | g / a |
 # | matmul | a @ b | g @ b.T, a.T @ g |
@@ -306,6 +307,12 @@ class Function:
 # Worked example of the product rule: `a = 3, b = 4, out = a * b = 12`. If
 # `L = 2 * out`, then `g = dL/d out = 2`, `dL/da = g * b = 8`,
 # `dL/db = g * a = 6`.
+#
+# A tensor exponent gets its own rule (`PowTensorBackward`) rather than
+# `exp(b ln a)`: `(-2) ** 3 = -8` and `0 ** 0 = 1`, where `ln a` is nan or
+# -inf. True division of integers gives floats, as in PyTorch (`3 / 2 =
+# 1.5`): the integer side is converted first, since `2 ** -1` has no
+# integer answer.
 
 # %%
 #| export
