@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     train_loader = DataLoader(TensorDataset(train_x, train_y), batch_size=32, shuffle=True, seed=args.seed)
     val_loader = DataLoader(TensorDataset(val_x, val_y), batch_size=len(val_y))
 
-    print(f"training {sum(p.size for p in model.parameters()):,} parameters on {len(train_x):,} digits "
+    print(f"training {sum(p.numel() for p in model.parameters()):,} parameters on {len(train_x):,} digits "
           f"(validating on {len(val_x)})")
     with one_blas_thread():
         start = time.perf_counter()

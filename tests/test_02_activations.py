@@ -64,5 +64,5 @@ def test_classes_match_functions_and_have_no_parameters(rng):
 def test_bad_activation_arguments():
     with pytest.raises(ValueError, match="approximate"):
         GELU("fast")
-    with pytest.raises(IndexError, match="axis 3"):
+    with pytest.raises(IndexError, match="dim 3"):
         softmax(Tensor(np.ones((2, 2))), axis=3)

@@ -268,3 +268,149 @@ def test_ignore_index_targets_are_not_range_checked_and_not_counted():
     assert np.isclose(full.item(), manual.item())
     full.backward()
     assert np.allclose(x.grad.data[1], 0.0)
+
+
+# ---- issue 12: bad input that used to give a silent number or a raw traceback -----------------------------
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("error, pattern, call", [
+    (ValueError, r"alpha must be a number or one weight per class, shape \(C,\), got shape \(4, 1\)",
+     lambda: L.FocalLoss(alpha=np.ones((4, 1)))),
+    (ValueError, r"alpha must be a number or one weight per class, shape \(C,\), got shape \(4, 1\)",
+     lambda: L.focal_loss(Tensor(np.zeros((4, 3))), np.array([0, 1, 2, 0]), alpha=np.ones((4, 1)))),
+    (ValueError, r"alpha must have one entry per class: expected shape \(3,\), got \(2,\)",
+     lambda: L.FocalLoss(alpha=[1.0, 2.0])(Tensor(np.zeros((2, 3))), np.array([2, 1]))),
+    (ValueError, "alpha must be non-negative", lambda: L.FocalLoss(alpha=-0.5)),
+    (ValueError, "alpha contains nan", lambda: L.focal_loss(Tensor(np.zeros((1, 2))), np.array([0]), alpha=[1, NAN])),
+    (TypeError, "alpha must be numbers", lambda: L.focal_loss(Tensor(np.zeros((1, 2))), np.array([0]), alpha=["a", "b"])),
+    (IndexError, "target 150 is out of range for 150 classes",
+     lambda: L.focal_loss(Tensor(np.zeros((2, 150))), np.array([150, 1]))),
+    (IndexError, "target -5 is out of range", lambda: L.focal_loss(Tensor(np.zeros((2, 150))), np.array([-5, 1]))),
+    (ValueError, r"binary_cross_entropy: target must be in \[0, 1\], got values from 0 to 2",
+     lambda: L.BCELoss()(Tensor([0.5, 0.5]), Tensor([0.0, 2.0]))),
+    (ValueError, r"target must be in \[0, 1\], got values from -1", lambda: L.binary_cross_entropy(
+        Tensor([0.5]), Tensor([-1.0]))),
+    (ValueError, r"kl_div: target must be probabilities \(non-negative\), got a minimum of -0.2",
+     lambda: L.KLDivLoss()(Tensor([-1.0, -1.0]), Tensor([1.2, -0.2]))),
+    (TypeError, "HuberLoss: delta must be a real number, got str 'a'", lambda: L.HuberLoss(delta="a")),
+    (TypeError, "huber_loss: delta must be a real number, got str", lambda: L.huber_loss(
+        Tensor([1.0]), Tensor([0.0]), delta="a")),
+    (ValueError, "HuberLoss: delta must be a number, got nan", lambda: L.HuberLoss(delta=NAN)),
+    (ValueError, "SmoothL1Loss: beta must be a number, got nan", lambda: L.SmoothL1Loss(beta=NAN)),
+    (ValueError, "smooth_l1_loss: beta must be a number, got nan",
+     lambda: L.smooth_l1_loss(Tensor([1.0]), Tensor([0.0]), beta=NAN)),
+    (ValueError, "InfoNCELoss: temperature must be a number, got nan", lambda: L.InfoNCELoss(temperature=NAN)),
+    (ValueError, "info_nce_loss: temperature must be a number, got nan",
+     lambda: L.info_nce_loss(Tensor(np.eye(2)), Tensor(np.eye(2)), temperature=NAN)),
+    (ValueError, "FocalLoss: alpha must be a number, got nan", lambda: L.FocalLoss(alpha=NAN)),
+    (ValueError, "FocalLoss: gamma must be a number, got nan", lambda: L.FocalLoss(gamma=NAN)),
+    (ValueError, "BinaryFocalLoss: alpha must be a number, got nan", lambda: L.BinaryFocalLoss(alpha=NAN)),
+    (ValueError, "binary_focal_loss: gamma must be non-negative", lambda: L.binary_focal_loss(
+        Tensor([1.0]), Tensor([1.0]), gamma=-1.0)),
+    (ValueError, "MarginRankingLoss: margin must be a number, got nan", lambda: L.MarginRankingLoss(margin=NAN)),
+    (TypeError, "TripletMarginLoss: margin must be a real number, got str", lambda: L.TripletMarginLoss(margin="1")),
+    (ValueError, "TripletMarginLoss: p must be positive", lambda: L.TripletMarginLoss(p=0)),
+    (TypeError, "HingeLoss: margin must be a real number, got NoneType", lambda: L.HingeLoss(margin=None)),
+    (ValueError, "ContrastiveLoss: margin must be a number, got nan", lambda: L.ContrastiveLoss(margin=NAN)),
+    (ValueError, "QuantileLoss: tau must be a number, got nan", lambda: L.QuantileLoss(tau=NAN)),
+    (ValueError, "QuantileLoss: tau must be in", lambda: L.QuantileLoss(tau=1.0)),
+    (ValueError, "DPOLoss: beta must be a number, got nan", lambda: L.DPOLoss(beta=NAN)),
+    (ValueError, "DiceLoss: smooth must be a number, got nan", lambda: L.DiceLoss(smooth=NAN)),
+    (ValueError, "GaussianNLLLoss: eps must be a number, got nan", lambda: L.GaussianNLLLoss(eps=NAN)),
+    (ValueError, "CrossEntropyLoss: label_smoothing must be a number, got nan",
+     lambda: L.CrossEntropyLoss(label_smoothing=NAN)),
+    (TypeError, "cross_entropy: label_smoothing must be a real number, got str",
+     lambda: L.cross_entropy(Tensor(np.zeros((1, 2))), np.array([0]), label_smoothing="0.1")),
+    (TypeError, "num_tasks must be an integer", lambda: L.UncertaintyWeightedLoss(2.5)),
+    (ValueError, r"nll_loss: input must be log-probabilities of shape \(C,\), \(N, C\) or \(N, C, d1, ...\), got a 0-d",
+     lambda: L.NLLLoss()(Tensor(1.0), np.array(0))),
+    (ValueError, r"var shape \(1, 1\) must equal the input shape \(4, 3\), or differ from it in one dimension",
+     lambda: L.gaussian_nll_loss(Tensor(np.ones((4, 3))), Tensor(np.ones((4, 3))), Tensor(np.ones((1, 1))))),
+    (TypeError, "mse_loss: target must be a Tensor or an array of numbers, got None",
+     lambda: L.MSELoss()(Tensor([1.0, 2.0]), None)),
+    (ValueError, r"target must contain only \(-1.0, 0.0, 1.0\), got 2$",
+     lambda: L.margin_ranking_loss(Tensor([1.0]), Tensor([0.0]), Tensor([2.0]))),
+])
+def test_issue_12_bad_input_is_refused_with_the_argument_named(error, pattern, call):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_focal_ignore_index_is_not_read_as_a_class():
+    # a target of -100 with 150 classes used to index class 50 (numpy's negative indexing)
+    logits = Tensor(R.standard_normal((3, 150)), requires_grad=True)
+    target = np.array([-100, 7, 149])
+    focal = L.focal_loss(logits, target, gamma=0.0)
+    assert np.isclose(focal.item(), L.cross_entropy(logits, target).item())
+    per_row = L.focal_loss(logits, target, gamma=2.0, reduction="none")
+    assert per_row.data[0] == 0.0
+    focal.backward()
+    assert np.all(logits.grad.data[0] == 0.0)  # the ignored row gets no gradient
+    custom = L.focal_loss(logits, np.array([3, 7, 149]), gamma=1.0, ignore_index=3, reduction="sum")
+    assert np.isclose(custom.item(), L.focal_loss(logits, target, gamma=1.0, reduction="sum").item())
+
+
+def test_focal_alpha_keeps_the_loss_one_value_per_row():
+    logits = Tensor(R.standard_normal((4, 3)))
+    labels = np.array([0, 1, 2, 0])
+    assert L.focal_loss(logits, labels, alpha=0.5, reduction="none").shape == (4,)
+    per_class = L.focal_loss(logits, labels, alpha=[0.5, 0.5, 0.5], reduction="none")
+    assert np.allclose(per_class.data, 0.5 * L.focal_loss(logits, labels, reduction="none").data)
+
+
+def test_info_nce_normalize_keeps_a_zero_row_finite():
+    queries = Tensor(np.vstack([np.zeros(4), R.standard_normal((2, 4))]), requires_grad=True)
+    keys = Tensor(R.standard_normal((3, 4)), requires_grad=True)
+    loss = _no_warnings(lambda: L.info_nce_loss(queries, keys, temperature=0.5))
+    assert np.isfinite(loss.item())
+    _no_warnings(loss.backward)
+    assert np.all(np.isfinite(queries.grad.data)) and np.all(np.isfinite(keys.grad.data))
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "binary_cross_entropy", "smooth_l1_loss", "huber_loss"])
+def test_empty_batch_is_nan_mean_zero_sum_empty_none(loss):
+    fn = getattr(L, loss)
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    assert np.isnan(_no_warnings(lambda: fn(x, Tensor(np.zeros((0, 3))))).item())
+    total = fn(x, Tensor(np.zeros((0, 3))), reduction="sum")
+    assert total.item() == 0.0
+    total.backward()
+    assert x.grad.shape == (0, 3)
+    assert fn(x, Tensor(np.zeros((0, 3))), reduction="none").shape == (0, 3)
+
+
+@pytest.mark.parametrize("error, pattern, call", [
+    (TypeError, "one_hot: tensor must hold integer class indices, got dtype float32",
+     lambda: L.one_hot(Tensor([0.0, 1.0]))),
+    (ValueError, "one_hot: class indices must be non-negative, got -1", lambda: L.one_hot(np.array([0, -1]))),
+    (ValueError, "one_hot: class index 3 is out of range for num_classes=3", lambda: L.one_hot(np.array([3]), 3)),
+    (ValueError, "cannot infer num_classes from an empty tensor", lambda: L.one_hot(np.zeros(0, dtype=np.int64))),
+    (TypeError, "one_hot: num_classes must be an integer", lambda: L.one_hot(np.array([1]), 2.5)),
+    (ValueError, "normalize: eps must be a number, got nan", lambda: L.normalize(Tensor(np.ones((2, 2))), eps=NAN)),
+    (ValueError, "norm: p must be positive", lambda: L.norm(Tensor(np.ones(2)), p=0)),
+    (IndexError, "norm: dim 2 is out of range for a tensor with 2 dimensions",
+     lambda: L.normalize(Tensor(np.ones((2, 2))), dim=2)),
+    (ValueError, r"cosine_similarity: x1 shape \(2, 3\) and x2 shape \(2, 2\) do not broadcast",
+     lambda: L.cosine_similarity(Tensor(np.ones((2, 3))), Tensor(np.ones((2, 2))))),
+    (ValueError, r"pairwise_distance: x1 shape \(2, 3\) and x2 shape \(4, 3\) do not broadcast",
+     lambda: L.pairwise_distance(Tensor(np.ones((2, 3))), Tensor(np.ones((4, 3))))),
+    (IndexError, "log_softmax: dim 5 is out of range", lambda: L.log_softmax(Tensor(np.ones((2, 2))), dim=5)),
+    (TypeError, "logsumexp: dim must be an integer, got 1.5", lambda: L.logsumexp(Tensor(np.ones((2, 2))), 1.5)),
+    (TypeError, "log_softmax: give dim or its alias axis, not both",
+     lambda: L.log_softmax(Tensor(np.ones((2, 2))), dim=0, axis=1)),
+    (ValueError, r"mse_loss: weight shape \(3,\) must equal the input shape \(2, 3\)",
+     lambda: L.mse_loss(Tensor(np.ones((2, 3))), Tensor(np.ones((2, 3))), weight=np.ones(3))),
+    (TypeError, "l1_loss: weight must be numbers", lambda: L.l1_loss(Tensor([1.0]), Tensor([1.0]), weight=["a"])),
+])
+def test_helper_bad_input_is_named(error, pattern, call):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_axis_and_keepdims_stay_aliases_of_dim_and_keepdim():
+    x = Tensor(R.standard_normal((3, 4)))
+    assert np.allclose(L.log_softmax(x, axis=0).data, L.log_softmax(x, dim=0).data)
+    assert np.allclose(L.logsumexp(x, axis=1, keepdims=True).data, L.logsumexp(x, dim=1, keepdim=True).data)
+    assert L.logsumexp(x, axis=1, keepdims=True).shape == (3, 1)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pytest
 
-from tinytorch.datasets import DIGITS_SHA256, digits_path, load_digits
+from tinytorch.datasets import (DIGITS_SHA256, PRIDE_AND_PREJUDICE_SHA256, digits_path, load_digits,
+                                load_pride_and_prejudice, pride_and_prejudice_path)
 
 
 def test_file_is_the_documented_one_and_not_a_pickle():
@@ -42,10 +44,33 @@ def test_wheel_ships_the_digits_and_finds_them_outside_a_checkout(tmp_path):
     wheel = next((tmp_path / "dist").glob("tinytorch-*.whl"))
     with zipfile.ZipFile(wheel) as archive:
         assert "tinytorch/_data/digits/digits8x8.npz" in archive.namelist()
+        assert "tinytorch/_data/pride_and_prejudice/pride_and_prejudice.txt" in archive.namelist()
+        assert "tinytorch/_data/pride_and_prejudice/README.md" in archive.namelist()
         archive.extractall(tmp_path / "site")
-    code = "from tinytorch.datasets import digits_path, load_digits; print(digits_path()); print(len(load_digits()[3]))"
+    code = ("from tinytorch.datasets import digits_path, load_digits, load_pride_and_prejudice; print(digits_path()); "
+            "print(len(load_digits()[3])); print(len(load_pride_and_prejudice().validation))")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                             env={"PYTHONPATH": str(tmp_path / "site"), "PATH": ""})
     assert result.returncode == 0, result.stderr
-    path, count = result.stdout.split()
-    assert Path(path).is_relative_to(tmp_path / "site") and count == "360"
+    path, count, validation = result.stdout.split()
+    assert Path(path).is_relative_to(tmp_path / "site") and count == "360" and validation == "68394"
+
+
+def test_corpus_is_the_documented_text_and_small():
+    path = pride_and_prejudice_path()
+    raw = path.read_bytes()
+    assert hashlib.sha256(raw).hexdigest() == PRIDE_AND_PREJUDICE_SHA256
+    assert len(raw) <= 1_000_000 and raw.isascii()
+    assert (path.parent / "README.md").read_text(encoding="utf-8").count("public domain") >= 1
+
+
+def test_corpus_split_is_fixed_and_cut_at_a_paragraph():
+    corpus = load_pride_and_prejudice()
+    assert (len(corpus.text), len(corpus.train), len(corpus.validation)) == (684768, 616373, 68394)
+    assert corpus.text.startswith("PRIDE AND PREJUDICE") and corpus.validation.startswith("The situation of affairs")
+    assert corpus.train + "\n" + corpus.validation == corpus.text
+    assert corpus.train.endswith("\n") and not corpus.validation.startswith("\n")
+    other = load_pride_and_prejudice(0.5)
+    assert other.train + "\n" + other.validation == corpus.text and abs(len(other.train) - 342384) < 2000
+    with pytest.raises(ValueError, match="validation_fraction"):
+        load_pride_and_prejudice(1.0)

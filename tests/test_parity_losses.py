@@ -256,3 +256,159 @@ def test_uncertainty_weighting_matches_formula(torch):
     total.backward()
     np.testing.assert_allclose(total.item(), expected.item(), rtol=1e-6)
     np.testing.assert_allclose(module.log_vars.grad.data, s.grad.numpy(), rtol=1e-6)
+
+
+# ---- inputs PyTorch accepts that we used to refuse or get wrong (issue 12) ------------------------------------
+
+def _issue_12_cases(torch):
+    F = torch.nn.functional
+    r = _rng()
+    x, y = r.standard_normal((4, 3)), r.standard_normal((4, 3))
+    empty, empty_unit = np.zeros((0, 3)), np.full((0, 3), 0.5)
+    zero_row = np.vstack([np.zeros(3), r.standard_normal((3, 3))])
+    return [
+        ("gaussian_nll_var_1x3", L.gaussian_nll_loss, F.gaussian_nll_loss, [x, y, r.uniform(0.1, 2.0, (1, 3))]),
+        ("gaussian_nll_var_4x1", L.gaussian_nll_loss, F.gaussian_nll_loss, [x, y, r.uniform(0.1, 2.0, (4, 1))]),
+        ("margin_ranking_y0", lambda a, b, t, reduction: L.margin_ranking_loss(a, b, t, 0.4, reduction),
+         lambda a, b, t, reduction: F.margin_ranking_loss(a, b, t, margin=0.4, reduction=reduction),
+         [x[:, 0], y[:, 0], np.array([0.0, 1.0, -1.0, 0.0])]),
+        ("nll_unbatched", L.nll_loss, F.nll_loss, [np.log(_probs((1, C)))[0], np.array(2)]),
+        ("nll_unbatched_ignored", L.nll_loss, F.nll_loss, [np.log(_probs((1, C)))[0], np.array(-100)]),
+        ("ce_all_ignored", L.cross_entropy, F.cross_entropy, [_logits(), np.full(N, -100)]),
+        ("mse_empty", L.mse_loss, F.mse_loss, [empty, empty]),
+        ("l1_empty", L.l1_loss, F.l1_loss, [empty, empty]),
+        ("bce_empty", L.binary_cross_entropy, F.binary_cross_entropy, [empty_unit, empty_unit]),
+        ("bce_logits_empty", L.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, [empty, empty]),
+        ("triplet_empty", lambda a, p, n, reduction: L.triplet_margin_loss(a, p, n, reduction=reduction),
+         lambda a, p, n, reduction: F.triplet_margin_loss(a, p, n, reduction=reduction), [empty, empty, empty]),
+        ("ce_empty", L.cross_entropy, F.cross_entropy, [np.zeros((0, C)), np.zeros(0, dtype=np.int64)]),
+        ("nll_empty", L.nll_loss, F.nll_loss, [np.zeros((0, C)), np.zeros(0, dtype=np.int64)]),
+        ("kl_empty", L.kl_div, F.kl_div, [empty, empty_unit], ("mean", "sum", "none", "batchmean")),
+        ("info_nce_zero_row", lambda q, k, reduction: L.info_nce_loss(q, k, 0.5, True, reduction),
+         lambda q, k, reduction: F.cross_entropy(F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / 0.5,
+                                                 torch.arange(4), reduction=reduction), [zero_row, y]),
+    ]
+
+
+def test_issue_12_parity(torch):
+    for name, ours, theirs, arrays, *rest in _issue_12_cases(torch):
+        for reduction in (rest[0] if rest else ("mean", "sum", "none")):
+            for dtype, tolerance in ((np.float64, dict(rtol=1e-6, atol=1e-9)),
+                                     (np.float32, dict(rtol=1e-4, atol=1e-6))):
+                cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+                try:
+                    assert_parity(lambda *a: ours(*a, reduction=reduction),
+                                  lambda *a: theirs(*a, reduction=reduction), cast, torch, **tolerance)
+                except AssertionError as error:
+                    raise AssertionError(f"{name} {reduction} ({np.dtype(dtype).name}): {error}") from None
+
+
+def test_focal_with_ignored_rows_matches_torch_reference(torch):
+    F = torch.nn.functional
+    logits, target = _logits((N, 150)), _labels(classes=150, ignore=-100)
+    alpha = _rng().uniform(0.2, 1.0, 150)
+
+    def reference(a, reduction):
+        t = torch.tensor(target)
+        counted = t != -100
+        safe = torch.where(counted, t, torch.zeros_like(t))
+        log_pt = F.log_softmax(a, dim=1).gather(1, safe[:, None])[:, 0]
+        loss = -(1 - log_pt.exp()) ** 2.0 * log_pt * torch.tensor(alpha, dtype=a.dtype)[safe] * counted
+        return {"none": loss, "sum": loss.sum(), "mean": loss.sum() / counted.sum()}[reduction]
+
+    for reduction in ("mean", "sum", "none"):
+        assert_parity(lambda a: L.focal_loss(a, target, 2.0, alpha, reduction), lambda a: reference(a, reduction),
+                      [logits], torch)
+
+
+# ---- PyTorch's signatures and the distance helpers --------------------------------------------------------
+
+FUNCTIONALS = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
+               "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div", "gaussian_nll_loss",
+               "margin_ranking_loss", "triplet_margin_loss", "normalize"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONALS)
+def test_functional_takes_torchs_arguments_in_torchs_order(torch, name):
+    import inspect
+
+    deprecated = {"size_average", "reduce", "out"}  # PyTorch's legacy arguments, not carried over
+    theirs = [p for p in inspect.signature(getattr(torch.nn.functional, name)).parameters if p not in deprecated]
+    ours = list(inspect.signature(getattr(L, name)).parameters)
+    assert ours == theirs
+
+
+def test_builtin_signatures_follow_torchs_docs():
+    import inspect
+
+    # torch's C functions have no Python signature; these are the documented ones
+    expected = {"cosine_similarity": ["x1", "x2", "dim", "eps"],
+                "pairwise_distance": ["x1", "x2", "p", "eps", "keepdim"],
+                "one_hot": ["tensor", "num_classes"],
+                "logsumexp": ["input", "dim", "keepdim"],
+                "log_softmax": ["input", "dim"]}
+    for name, names in expected.items():
+        positional = [p.name for p in inspect.signature(getattr(L, name)).parameters.values()
+                      if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+        assert positional == names, name
+
+
+def _helper_cases(torch):
+    F = torch.nn.functional
+    r = _rng()
+    x = np.vstack([np.zeros(3), r.standard_normal((3, 3))])
+    y = r.standard_normal((4, 3))
+    cases = []
+    for p in (1.0, 2.0, 3.0):
+        cases.append((f"normalize_p{p}", lambda a, p=p: L.normalize(a, p=p), lambda a, p=p: F.normalize(a, p=p), [x]))
+        cases.append((f"pairwise_distance_p{p}", lambda a, b, p=p: L.pairwise_distance(a, b, p=p),
+                      lambda a, b, p=p: F.pairwise_distance(a, b, p=p), [x, y]))
+    cases += [
+        ("normalize_dim0", lambda a: L.normalize(a, dim=0, eps=0.5), lambda a: F.normalize(a, dim=0, eps=0.5), [x]),
+        ("cosine_similarity", L.cosine_similarity, F.cosine_similarity, [x, y]),
+        ("cosine_similarity_dim0_broadcast", lambda a, b: L.cosine_similarity(a, b, dim=0),
+         lambda a, b: F.cosine_similarity(a, b, dim=0), [y, y[:1] * 2.0]),
+        ("pairwise_distance_keepdim_1d", lambda a, b: L.pairwise_distance(a, b, keepdim=True),
+         lambda a, b: F.pairwise_distance(a, b, keepdim=True), [y[0], x[1]]),
+        ("pairwise_distance_same", lambda a, b: L.pairwise_distance(a, b, eps=0.0),
+         lambda a, b: F.pairwise_distance(a, b, eps=0.0), [x, x.copy()]),
+        ("log_softmax_dim0", lambda a: L.log_softmax(a, dim=0), lambda a: F.log_softmax(a, dim=0), [y]),
+        ("log_softmax_positional", lambda a: L.log_softmax(a, 1), lambda a: F.log_softmax(a, 1), [y]),
+        ("logsumexp_keepdim", lambda a: L.logsumexp(a, dim=0, keepdim=True),
+         lambda a: torch.logsumexp(a, dim=0, keepdim=True), [y]),
+        ("logsumexp_positional", lambda a: L.logsumexp(a, 1), lambda a: torch.logsumexp(a, 1), [y]),
+    ]
+    for reduction in ("mean", "sum", "none"):
+        w = r.uniform(0.1, 2.0, (4, 3))
+        cases += [
+            (f"mse_weight_{reduction}", lambda a, b, w=w, red=reduction: L.mse_loss(a, b, reduction=red, weight=w),
+             lambda a, b, w=w, red=reduction: F.mse_loss(a, b, reduction=red, weight=torch.tensor(w, dtype=a.dtype)),
+             [x, y]),
+            (f"l1_weight_{reduction}", lambda a, b, w=w, red=reduction: L.l1_loss(a, b, reduction=red, weight=w),
+             lambda a, b, w=w, red=reduction: F.l1_loss(a, b, reduction=red, weight=torch.tensor(w, dtype=a.dtype)),
+             [x, y]),
+            (f"huber_weight_{reduction}",
+             lambda a, b, w=w, red=reduction: L.huber_loss(a, b, red, 0.5, weight=w),
+             lambda a, b, w=w, red=reduction: F.huber_loss(a, b, red, 0.5, weight=torch.tensor(w, dtype=a.dtype)),
+             [x * 2, y]),
+        ]
+    return cases
+
+
+def test_helpers_and_weights_match_torch(torch):
+    for name, ours, theirs, arrays in _helper_cases(torch):
+        for dtype, tolerance in ((np.float64, dict(rtol=1e-6, atol=1e-9)), (np.float32, dict(rtol=1e-4, atol=1e-5))):
+            cast = [a.astype(dtype) for a in arrays]
+            try:
+                assert_parity(ours, theirs, cast, torch, **tolerance)
+            except AssertionError as error:
+                raise AssertionError(f"{name} ({np.dtype(dtype).name}): {error}") from None
+
+
+def test_one_hot_matches_torch(torch):
+    labels = np.array([[0, 3], [2, 2]])
+    for num_classes in (-1, 6):
+        ours = L.one_hot(labels, num_classes)
+        theirs = torch.nn.functional.one_hot(torch.tensor(labels), num_classes).numpy()
+        assert ours.dtype == np.int64 and ours.shape == theirs.shape
+        np.testing.assert_array_equal(ours.data, theirs)

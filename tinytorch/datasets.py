@@ -1,7 +1,7 @@
-"""Bundled data sets (hand-written, not generated): the 8x8 handwritten digits.
+"""Bundled data sets (hand-written, not generated): the 8x8 handwritten digits and a small English corpus.
 
-The file ships with the project in ``datasets/digits/`` and inside the
-wheel as package data; nothing is ever downloaded.
+The files ship with the project in ``datasets/`` and inside the wheel as
+package data (``tinytorch._data``); nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -23,16 +23,21 @@ class Digits(NamedTuple):
     test_labels: np.ndarray  # (360,)
 
 
-def digits_path() -> Path:
-    """Where the digits file is: the checkout's datasets/ folder, else the installed package data."""
-    checkout = Path(__file__).resolve().parents[1] / "datasets" / "digits" / DIGITS_FILE
+def _data_path(folder: str, filename: str) -> Path:
+    """A bundled file: the checkout's datasets/<folder>/, else the installed package data."""
+    checkout = Path(__file__).resolve().parents[1] / "datasets" / folder / filename
     if checkout.is_file():
         return checkout
-    packaged = resources.files("tinytorch") / "_data" / "digits" / DIGITS_FILE
+    packaged = resources.files("tinytorch") / "_data" / folder / filename
     if packaged.is_file():
         return Path(str(packaged))
-    raise FileNotFoundError(f"{DIGITS_FILE} was not found in datasets/digits/ of the checkout nor in the installed "
+    raise FileNotFoundError(f"{filename} was not found in datasets/{folder}/ of the checkout nor in the installed "
                             "package; reinstall tinytorch (pip install -e .)")
+
+
+def digits_path() -> Path:
+    """Where the digits file is: the checkout's datasets/ folder, else the installed package data."""
+    return _data_path("digits", DIGITS_FILE)
 
 
 def load_digits(flatten: bool = True, scale: bool = True) -> Digits:
@@ -50,3 +55,37 @@ def load_digits(flatten: bool = True, scale: bool = True) -> Digits:
 
     return Digits(images(arrays["train_images"]), arrays["train_labels"].astype(np.int64),
                   images(arrays["test_images"]), arrays["test_labels"].astype(np.int64))
+
+
+PRIDE_AND_PREJUDICE_FILE = "pride_and_prejudice.txt"
+PRIDE_AND_PREJUDICE_SHA256 = "dfc684d4f857fa938268f9ab9c5567b64bd0691251eca959644adeabe6287a4d"
+
+
+class TextCorpus(NamedTuple):
+    text: str  # the whole corpus
+    train: str  # the first ~90% of the characters
+    validation: str  # the rest, starting at a paragraph
+
+
+def pride_and_prejudice_path() -> Path:
+    """Where the corpus file is: the checkout's datasets/ folder, else the installed package data."""
+    return _data_path("pride_and_prejudice", PRIDE_AND_PREJUDICE_FILE)
+
+
+def load_pride_and_prejudice(validation_fraction: float = 0.1) -> TextCorpus:
+    """Jane Austen's *Pride and Prejudice* (684,768 ASCII characters) and a fixed train/validation split.
+
+    ``validation`` is the last ``validation_fraction`` of the characters,
+    starting at the first paragraph break (a blank line) after that mark, so
+    no paragraph is cut in two; ``train + validation`` is the text minus that
+    one blank line. The default split (616,373 / 68,394 characters) is the one
+    every reported validation loss uses.
+    """
+    if not 0.0 < validation_fraction < 1.0:
+        raise ValueError(f"validation_fraction must be in (0, 1), got {validation_fraction}")
+    text = pride_and_prejudice_path().read_text(encoding="utf-8")
+    mark = int(len(text) * (1.0 - validation_fraction))
+    cut = text.find("\n\n", mark)
+    if cut < 0:  # no paragraph break after the mark: cut at the mark
+        return TextCorpus(text, text[:mark], text[mark:])
+    return TextCorpus(text, text[:cut + 1], text[cut + 2:])

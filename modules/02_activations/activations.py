@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Function, Tensor
+from tinytorch.core.tensor import Function, Tensor, _one_dim
 
 # %% [markdown]
 # ## 1. ReLU
@@ -264,11 +264,10 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     return GELUBackward.apply(x, approximate=approximate)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, computed after subtracting the max."""
-    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
-        raise IndexError(f"softmax axis {axis} is out of range for a tensor with {x.ndim} dimensions")
-    return SoftmaxBackward.apply(x, axis=axis)
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (numpy's ``axis`` is an alias), computed after subtracting the max."""
+    dim = dim if axis is None else axis
+    return SoftmaxBackward.apply(x, axis=_one_dim(dim, x.ndim))
 
 
 class Activation:
@@ -317,7 +316,7 @@ class Softmax(Activation):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return softmax(x, axis=self.dim)
+        return softmax(x, dim=self.dim)
 
 
 # %% [markdown]

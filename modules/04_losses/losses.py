@@ -81,19 +81,43 @@ def _check_reduction(reduction: str, name: str, allowed: Sequence[str] = REDUCTI
         raise ValueError(f"{name}: reduction must be one of {choices}, got {reduction!r}")
 
 
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    """Combine per-element losses: 'mean', 'sum' or 'none'."""
+def _reduce(loss: Tensor, reduction: str, weight: np.ndarray | None = None, mean_by_weight: bool = True) -> Tensor:
+    """Combine per-element losses: 'mean', 'sum' or 'none'. The mean of no element is NaN, as in PyTorch.
+
+    With ``weight`` (one per element) the losses are weighted first, and 'mean' divides by sum(weight)
+    (PyTorch's mse_loss and l1_loss) or, with ``mean_by_weight=False``, by the count (its huber_loss).
+    """
+    if weight is not None:
+        loss = loss * weight
+        if reduction == "mean" and mean_by_weight:
+            return _weighted_reduce(loss, weight, reduction)
     if reduction == "mean":
+        if loss.numel() == 0:  # an empty batch: 0 / 0, without Python's ZeroDivisionError
+            return loss.sum() + math.nan
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
     return loss
 
 
+def _weighted_reduce(loss: Tensor, weight: Any, reduction: str) -> Tensor:
+    """Reduce per-row losses already multiplied by their row weights (class weights, 0 for ignored rows).
+
+    'mean' divides by the sum of the weights, as PyTorch does. When that sum is 0 the value is NaN (not
+    an error) and the gradient 0, as every row weighs 0.
+    """
+    if reduction != "mean":
+        return _reduce(loss, reduction)
+    total = float(np.sum(weight))
+    return loss.sum() * (1.0 / total) if total else loss.sum() + math.nan
+
+
 def _tensor(value: Any, name: str, argument: str) -> Tensor:
     """``value`` as a Tensor; a TypeError naming the argument for things that are not numbers."""
     if isinstance(value, Tensor):
         return value
+    if value is None:  # Tensor(None) would be a NaN
+        raise TypeError(f"{name}: {argument} must be a Tensor or an array of numbers, got None")
     try:
         return Tensor(value)
     except TypeError as error:
@@ -110,6 +134,53 @@ def _same_shape(input: Tensor, other: Tensor, name: str, argument: str = "target
     if input.shape != other.shape:
         raise ValueError(f"{name}: input shape {input.shape} and {argument} shape {other.shape} must be equal "
                          "(no broadcasting: it would silently compare every pair)")
+
+
+_RULES = {  # what an option may be: a test, and the words for the error message
+    "real": (lambda v: True, "a number"),
+    "finite": (math.isfinite, "finite"),
+    "positive": (lambda v: 0 < v < math.inf, "positive and finite"),
+    "non-negative": (lambda v: 0 <= v < math.inf, "non-negative and finite"),
+    "probability": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "open unit": (lambda v: 0 < v < 1, "in (0, 1)"),
+}
+
+
+def _scalar(value: Any, name: str, argument: str, rule: str = "real") -> float:
+    """An option such as ``delta`` or ``margin`` as a float; refuses text, None, NaN and what ``rule`` rejects."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: {argument} must be a real number, got {type(value).__name__} {value!r:.40}")
+    number = float(value)
+    if math.isnan(number):
+        raise ValueError(f"{name}: {argument} must be a number, got nan")
+    valid, expected = _RULES[rule]
+    if not valid(number):
+        raise ValueError(f"{name}: {argument} must be {expected}, got {number:g}")
+    return number
+
+
+def _dim(dim: Any, axis: Any, default: Any, name: str) -> Any:
+    """PyTorch's ``dim`` with numpy's ``axis`` accepted as an alias (not both)."""
+    if dim is not None and axis is not None:
+        raise TypeError(f"{name}: give dim or its alias axis, not both")
+    return default if dim is None and axis is None else dim if dim is not None else axis
+
+
+def _elementwise_weight(weight: Any, input: Tensor, name: str) -> np.ndarray | None:
+    """A weight per element (the input's shape, as PyTorch requires) in the input's dtype; None stays None."""
+    if weight is None:
+        return None
+    try:
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=input.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: weight must be numbers, got {weight!r:.60}") from None
+    if w.shape != input.shape:
+        raise ValueError(f"{name}: weight shape {w.shape} must equal the input shape {input.shape}")
+    return w
 
 
 def _pair(input: Any, target: Any, name: str, reduction: str) -> tuple[Tensor, Tensor]:
@@ -140,13 +211,14 @@ def _pair(input: Any, target: Any, name: str, reduction: str) -> tuple[Tensor, T
 
 # %% nbgrader={"grade": false, "grade_id": "mse_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Mean squared error: reduce((input - target)^2). Shapes must match."""
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Any = None) -> Tensor:
+    """Mean squared error: reduce(w (input - target)^2); 'mean' divides by sum(w). Shapes must match."""
     input, target = _pair(input, target, "mse_loss", reduction)
-    # TODO (task 4.1): square the residual and reduce it with _reduce.
+    w = _elementwise_weight(weight, input, "mse_loss")
+    # TODO (task 4.1): square the residual and reduce it with _reduce(..., reduction, w).
     ### BEGIN SOLUTION
     residual = input - target
-    return _reduce(residual * residual, reduction)
+    return _reduce(residual * residual, reduction, w)
     ### END SOLUTION
 
 
@@ -175,18 +247,20 @@ else:
 
 # %% nbgrader={"grade": false, "grade_id": "huber_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """0.5 r^2 where |r| < delta, else delta (|r| - delta / 2); r = input - target."""
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Any = None) -> Tensor:
+    """0.5 r^2 where |r| < delta, else delta (|r| - delta / 2); r = input - target; 'mean' of w * loss."""
     input, target = _pair(input, target, "huber_loss", reduction)
-    if delta <= 0:
-        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    # TODO (task 4.2): compute both branches and pick with where(|r| < delta, ...).
+    delta = _scalar(delta, "huber_loss", "delta", "positive")
+    w = _elementwise_weight(weight, input, "huber_loss")
+    # TODO (task 4.2): compute both branches, pick with where(|r| < delta, ...) and reduce
+    # with _reduce(..., reduction, w, mean_by_weight=False).
     ### BEGIN SOLUTION
     residual = input - target
     size = residual.abs()
     quadratic = 0.5 * residual * residual
     linear = delta * (size - 0.5 * delta)
-    return _reduce(where(size.data < delta, quadratic, linear), reduction)
+    return _reduce(where(size.data < delta, quadratic, linear), reduction, w, mean_by_weight=False)
     ### END SOLUTION
 
 
@@ -216,16 +290,15 @@ else:
 
 # %%
 #| export
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """reduce(|input - target|); the subgradient at 0 is 0."""
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", weight: Any = None) -> Tensor:
+    """reduce(w |input - target|), 'mean' divides by sum(w); the subgradient at 0 is 0."""
     input, target = _pair(input, target, "l1_loss", reduction)
-    return _reduce((input - target).abs(), reduction)
+    return _reduce((input - target).abs(), reduction, _elementwise_weight(weight, input, "l1_loss"))
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 r^2 / beta where |r| < beta, else |r| - beta / 2 (PyTorch's SmoothL1Loss)."""
-    if beta < 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    beta = _scalar(beta, "smooth_l1_loss", "beta", "non-negative")
     if beta == 0:
         return l1_loss(input, target, reduction)
     return huber_loss(input, target, reduction, delta=beta) * (1.0 / beta)
@@ -251,8 +324,7 @@ def log_cosh_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
 
 def quantile_loss(input: Tensor, target: Tensor, tau: float = 0.5, reduction: str = "mean") -> Tensor:
     """Pinball loss max(tau d, (tau - 1) d), d = target - input; minimised by the tau-quantile."""
-    if not 0.0 < tau < 1.0:
-        raise ValueError(f"quantile_loss: tau must be in (0, 1), got {tau}")
+    tau = _scalar(tau, "quantile_loss", "tau", "open unit")
     input, target = _pair(input, target, "quantile_loss", reduction)
     d = target - input
     return _reduce(where(d.data >= 0, d * tau, d * (tau - 1.0)), reduction)
@@ -422,10 +494,13 @@ def _optional_constant(value: Any, like: Tensor, name: str, argument: str) -> np
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Any = None, reduction: str = "mean") -> Tensor:
     """BCE on probabilities in [0, 1] (logs clamped at -100, as in PyTorch)."""
     input, target = _pair(input, target, "binary_cross_entropy", reduction)
-    low, high = (float(input.data.min()), float(input.data.max())) if input.size else (0.0, 0.0)
+    low, high = (float(input.data.min()), float(input.data.max())) if input.numel() else (0.0, 0.0)
     if not (0.0 <= low and high <= 1.0):  # also catches NaN
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got values from {low:g} "
                          f"to {high:g}; for raw scores use binary_cross_entropy_with_logits")
+    low, high = (float(target.data.min()), float(target.data.max())) if target.numel() else (0.0, 0.0)
+    if not (0.0 <= low and high <= 1.0):
+        raise ValueError(f"binary_cross_entropy: target must be in [0, 1], got values from {low:g} to {high:g}")
     w = _optional_constant(weight, input, "binary_cross_entropy", "weight")
     return _reduce(BinaryCrossEntropyBackward.apply(input, target, weight=w), reduction)
 
@@ -550,12 +625,19 @@ def _per_row(value: Any) -> Any:
     return value[:, None] if isinstance(value, np.ndarray) else value
 
 
-def _class_weight(weight: Any, classes: int, dtype: np.dtype, name: str) -> np.ndarray | None:
+def _class_weight(weight: Any, classes: int, dtype: np.dtype, name: str, argument: str = "weight") -> np.ndarray | None:
+    """A per-class weight (C,) as an array in ``dtype``; None stays None."""
     if weight is None:
         return None
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
+    try:
+        w = np.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: {argument} must be numbers, one per class, got {weight!r:.60}") from None
     if w.shape != (classes,):
-        raise ValueError(f"{name}: weight must have one entry per class: expected shape ({classes},), got {w.shape}")
+        raise ValueError(f"{name}: {argument} must have one entry per class: expected shape ({classes},), "
+                         f"got {w.shape}")
+    if np.isnan(w).any():
+        raise ValueError(f"{name}: {argument} contains nan")
     return w
 
 
@@ -618,7 +700,9 @@ class CrossEntropyBackward(Function):
             self.saved = ("probability", p, x, lse, t, weight, total, eps, reduction, denominator)
         if reduction == "none":
             return loss
-        return loss.sum() / denominator if reduction == "mean" else loss.sum()
+        if reduction == "sum":
+            return loss.sum()
+        return loss.sum() / denominator if denominator else loss.sum() * math.nan  # nothing counted: NaN
 
     def backward(self, grad_output: np.ndarray):
         kind, p = self.saved[:2]
@@ -628,7 +712,8 @@ class CrossEntropyBackward(Function):
         if reduction == "none":
             scale = grad_output
         else:
-            scale = float(grad_output) / denominator if reduction == "mean" else float(grad_output)
+            # (a zero denominator means every row weighs 0: any finite scale then gives a zero gradient)
+            scale = float(grad_output) / denominator if reduction == "mean" and denominator else float(grad_output)
         if kind == "index":
             _, _, picked, w_y, valid, weight, total, eps, _, _ = self.saved
             # TODO (task 4.4): grad = p * (total * scale), row by row (use
@@ -677,7 +762,7 @@ assert np.allclose(_x.grad.data, [[0.5 - 0.1, 0.5 - 0.9]])
 # The node works on a matrix of logits, one row per prediction. Spatial
 # inputs `(N, C, d1, ...)` (a class score per pixel, per token) are moved to
 # that form by the function below: the class axis goes last and the rest is
-# flattened, `(N d1 ..., C)`, with the differentiable `transpose` and
+# flattened, `(N d1 ..., C)`, with the differentiable `permute` and
 # `reshape` of module 01, so their gradients flow back into the original
 # layout on their own.
 
@@ -686,7 +771,7 @@ assert np.allclose(_x.grad.data, [[0.5 - 0.1, 0.5 - 0.9]])
 def _rows_of_classes(t: Tensor) -> Tensor:
     """(N, C, d1, ...) -> (N * d1 * ..., C): one row per prediction, classes last."""
     axes = (0,) + tuple(range(2, t.ndim)) + (1,)
-    return t.transpose(axes).reshape(-1, t.shape[1])
+    return t.permute(axes).reshape(-1, t.shape[1])
 
 
 def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
@@ -701,8 +786,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     _check_reduction(reduction, name)
     input = _floating(_tensor(input, name, "input"), name, "input")
     target = _tensor(target if not isinstance(target, (list, tuple)) else np.asarray(target), name, "target")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    label_smoothing = _scalar(label_smoothing, name, "label_smoothing", "probability")
     if input.ndim == 0:
         raise ValueError(f"{name}: input must have a class dimension, got a 0-d tensor")
     unbatched = input.ndim == 1
@@ -842,21 +926,29 @@ class GatherBackward(Function):
         return (grad,)
 
 
-def _check_axis(x: Tensor, axis: int, name: str) -> None:
+def _check_axis(x: Tensor, axis: Any, name: str) -> None:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be an integer, got {axis!r:.40}")
     if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
-        raise IndexError(f"{name}: axis {axis} is out of range for a tensor with {x.ndim} dimensions")
+        raise IndexError(f"{name}: dim {axis} is out of range for a tensor with {x.ndim} dimensions")
 
 
-def logsumexp(x: Tensor, axis: int = -1, keepdims: bool = False) -> Tensor:
-    """log(sum(exp(x))) along ``axis``, stable for any x."""
-    _check_axis(x, axis, "logsumexp")
-    return LogSumExpBackward.apply(x, axis=axis, keepdims=keepdims)
+def logsumexp(input: Tensor, dim: int | None = None, keepdim: bool | None = None, *, axis: int | None = None,
+              keepdims: bool | None = None) -> Tensor:
+    """log(sum(exp(input))) along ``dim`` (default: the last), stable for any input; ``axis``/``keepdims`` alias."""
+    dim = _dim(dim, axis, -1, "logsumexp")
+    keepdim = bool(_dim(keepdim, keepdims, False, "logsumexp"))
+    input = _floating(_tensor(input, "logsumexp", "input"), "logsumexp", "input")
+    _check_axis(input, dim, "logsumexp")
+    return LogSumExpBackward.apply(input, axis=dim, keepdims=keepdim)
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis``: log-probabilities, stable for any x."""
-    _check_axis(x, axis, "log_softmax")
-    return LogSoftmaxBackward.apply(x, axis=axis)
+def log_softmax(input: Tensor, dim: int | None = None, *, axis: int | None = None) -> Tensor:
+    """input - logsumexp(input) along ``dim`` (default: the last): log-probabilities, stable for any input."""
+    dim = _dim(dim, axis, -1, "log_softmax")
+    input = _floating(_tensor(input, "log_softmax", "input"), "log_softmax", "input")
+    _check_axis(input, dim, "log_softmax")
+    return LogSoftmaxBackward.apply(input, axis=dim)
 
 
 def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
@@ -868,16 +960,18 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     target = _tensor(np.asarray(target) if isinstance(target, (list, tuple)) else target, name, "target")
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must be integer class indices, got dtype {target.dtype}")
-    if input.ndim == 1:
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input must be log-probabilities of shape (C,), (N, C) or (N, C, d1, ...), "
+                         "got a 0-d tensor")
+    unbatched = input.ndim == 1
+    if unbatched:
         input, target = input.reshape(1, -1), target.reshape((1,) + target.shape)
     _check_class_targets(input.data, target.data, ignore_index, name)
     valid, safe = _counted_rows(target.data, ignore_index, input.dtype)
     w = _class_weight(weight, input.shape[1], input.dtype, name)
     w_y = valid if w is None else w[safe] * valid
-    losses = -GatherBackward.apply(input, index=safe) * w_y
-    if reduction == "mean":
-        return losses.sum() * (1.0 / w_y.sum())
-    return _reduce(losses, reduction)
+    loss = _weighted_reduce(-GatherBackward.apply(input, index=safe) * w_y, w_y, reduction)
+    return loss.reshape(target.shape[1:]) if unbatched and reduction == "none" else loss
 
 
 # %% [markdown]
@@ -1002,9 +1096,13 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     name = "kl_div"
     _check_reduction(reduction, name, REDUCTIONS + ("batchmean",))
     input, target = _pair(input, target, name, "mean")
+    if not log_target and target.numel() and not float(target.data.min()) >= 0.0:  # also catches NaN
+        raise ValueError(f"{name}: target must be probabilities (non-negative), got a minimum of "
+                         f"{float(target.data.min()):g}; for log-probabilities pass log_target=True")
     pointwise = KLDivBackward.apply(input, target, log_target=log_target)
     if reduction == "batchmean":
-        return pointwise.sum() * (1.0 / (input.shape[0] if input.ndim else 1))
+        batch = input.shape[0] if input.ndim else 1
+        return pointwise.sum() * (1.0 / batch if batch else math.nan)
     return _reduce(pointwise, reduction)
 
 
@@ -1013,13 +1111,16 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = Fals
     """0.5 (log var + (input - target)^2 / var) (+ 0.5 log 2 pi if full); var clamped at eps."""
     name = "gaussian_nll_loss"
     input, target = _pair(input, target, name, reduction)
+    eps = _scalar(eps, name, "eps", "non-negative")
     var = _floating(_tensor(var, name, "var"), name, "var")
     if var.shape != input.shape:
+        mismatched = [(i, v) for i, v in zip(input.shape, var.shape) if i != v]
         if var.shape == input.shape[:-1]:
             var = var.reshape(var.shape + (1,))  # one variance per sample
-        elif not (var.shape[:-1] == input.shape[:-1] and var.shape[-1:] == (1,)):
-            raise ValueError(f"{name}: var shape {var.shape} must equal the input shape {input.shape}, or "
-                             f"{input.shape[:-1] + (1,)}, or {input.shape[:-1]}")
+        elif not (var.ndim == input.ndim and len(mismatched) == 1 and mismatched[0][1] == 1):
+            raise ValueError(f"{name}: var shape {var.shape} must equal the input shape {input.shape}, or differ "
+                             f"from it in one dimension of size 1 (e.g. {input.shape[:-1] + (1,)}), or be "
+                             f"{input.shape[:-1]}")
     if (var.data < 0).any():
         raise ValueError(f"{name}: var has negative entries (minimum {float(var.data.min()):g})")
     # Clamp the value, not the gradient: var + (clamped - var) as a constant.
@@ -1051,35 +1152,55 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = Fals
 # `sigmoid_focal_loss`) does the same on top of BCE-with-logits, with
 # `alpha_t = alpha` for positives and `1 - alpha` for negatives.
 
+# %%
+#| export
+def _focal_alpha(alpha: Any, name: str) -> Any:
+    """Focal loss's alpha: None, a non-negative number (a float), or one weight per class (a 1-D array)."""
+    if alpha is None or np.ndim(alpha.data if isinstance(alpha, Tensor) else alpha) == 0:
+        return alpha if alpha is None else _scalar(alpha, name, "alpha", "non-negative")
+    shape = np.shape(alpha.data if isinstance(alpha, Tensor) else alpha)
+    if len(shape) != 1:
+        raise ValueError(f"{name}: alpha must be a number or one weight per class, shape (C,), got shape {shape}")
+    return alpha
+
+
 # %% nbgrader={"grade": false, "grade_id": "focal_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def focal_loss(input: Tensor, target: Any, gamma: float = 2.0, alpha: Any = None, reduction: str = "mean") -> Tensor:
-    """Multi-class focal loss -alpha_t (1 - p_t)^gamma log p_t over logits (N, C); equals CE at gamma=0."""
+def focal_loss(input: Tensor, target: Any, gamma: float = 2.0, alpha: Any = None, reduction: str = "mean",
+               ignore_index: int = -100) -> Tensor:
+    """Multi-class focal loss -alpha_t (1 - p_t)^gamma log p_t over logits (N, C); equals CE at gamma=0.
+
+    alpha: None, a number, or one weight per class (C,). Rows whose target is
+    ``ignore_index`` count for nothing; 'mean' divides by the number of the others.
+    """
     name = "focal_loss"
     _check_reduction(reduction, name)
-    if gamma < 0:
-        raise ValueError(f"{name}: gamma must be non-negative, got {gamma}")
+    gamma = _scalar(gamma, name, "gamma", "non-negative")
     input = _floating(_tensor(input, name, "input"), name, "input")
     target = np.asarray(target.data if isinstance(target, Tensor) else target)
     if target.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must be integer class indices, got dtype {target.dtype}")
     if input.ndim != 2:
         raise ValueError(f"{name}: input must be logits of shape (N, C), got {input.shape}")
-    _check_class_targets(input.data, target, -100, name)
-    # TODO (task 4.6): log p_t = GatherBackward.apply(log_softmax(input, 1),
-    # index=target); multiply -log p_t by (1 - p_t) ** gamma (skip the factor
-    # when gamma == 0) and by alpha_t (alpha may be a number or one value per
-    # class); reduce.
+    classes = input.shape[1]
+    _check_class_targets(input.data, target, ignore_index, name)
+    valid, index = _counted_rows(target, ignore_index, input.dtype)  # ignored rows point at class 0, weigh 0
+    alpha = _focal_alpha(alpha, name)
+    alpha = np.full(classes, alpha) if isinstance(alpha, float) else _class_weight(alpha, classes, input.dtype, name,
+                                                                                    "alpha")
+    # TODO (task 4.6): log p_t = GatherBackward.apply(log_softmax(input, dim=1),
+    # index=index); multiply -log p_t by (1 - p_t) ** gamma (skip the factor
+    # when gamma == 0) and, when alpha is given, by alpha[index]; call the
+    # per-row result `loss`.
     ### BEGIN SOLUTION
-    log_pt = GatherBackward.apply(log_softmax(input, axis=1), index=target)
+    log_pt = GatherBackward.apply(log_softmax(input, dim=1), index=index)
     loss = -log_pt
     if gamma > 0:
         loss = loss * (1.0 - log_pt.exp()) ** gamma
     if alpha is not None:
-        alpha = np.asarray(alpha, dtype=input.dtype)
-        loss = loss * (alpha[target] if alpha.ndim == 1 else alpha)
-    return _reduce(loss, reduction)
+        loss = loss * alpha[index]
     ### END SOLUTION
+    return _weighted_reduce(loss * valid, valid, reduction)
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_focal_loss", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -1104,8 +1225,8 @@ def binary_focal_loss(input: Tensor, target: Tensor, alpha: float = 0.25, gamma:
     """torchvision's sigmoid_focal_loss: alpha_t (1 - p_t)^gamma BCEWithLogits(input, target); alpha < 0 disables alpha."""
     name = "binary_focal_loss"
     input, target = _pair(input, target, name, reduction)
-    if gamma < 0:
-        raise ValueError(f"{name}: gamma must be non-negative, got {gamma}")
+    gamma = _scalar(gamma, name, "gamma", "non-negative")
+    alpha = _scalar(alpha, name, "alpha", "finite")
     ce = BCEWithLogitsBackward.apply(input, target)
     loss = ce
     if gamma > 0:
@@ -1134,7 +1255,112 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# ## 8. Margins: hinge, ranking, contrastive, triplet
+# ## 8. Distances and similarities
+#
+# The margin and contrastive losses below compare embeddings by a distance
+# or a similarity. They use PyTorch's four helpers, with PyTorch's meaning:
+#
+# * `norm`: `||x||_p = (sum_i |x_i|^p)^(1/p)` along `dim`. Its gradient is
+#   `sign(x) |x|^(p-1) / ||x||^(p-1)` (`x / ||x||` for p = 2), undefined at
+#   `x = 0`, where we return 0 as PyTorch does;
+# * `normalize(x, p, dim, eps) = x / max(||x||_p, eps)`: unit rows, and a
+#   zero row stays a (finite) zero row thanks to `eps`;
+# * `cosine_similarity(x1, x2, dim, eps)`: the dot product of the two
+#   normalised vectors, each norm clamped at `eps`;
+# * `pairwise_distance(x1, x2, p, eps) = ||x1 - x2 + eps||_p` along the last
+#   dimension (the `eps` keeps the gradient defined for identical vectors);
+# * `one_hot(labels, num_classes)`: integer class indices as 0/1 rows.
+#
+# Worked example: `x = [3, 4]` has `||x||_2 = 5`, `normalize(x) = [0.6, 0.8]`;
+# `cosine_similarity([3, 4], [4, 3]) = (12 + 12) / 25 = 0.96`.
+
+# %%
+#| export
+class NormBackward(Function):
+    """out = (sum |x|^p)^(1/p) along ``dim``;  dx = g sign(x) |x|^(p-1) / out^(p-1), 0 where out = 0."""
+
+    def forward(self, x, p=2.0, dim=-1, keepdim=False):
+        size = np.abs(x)
+        out = np.sqrt((x * x).sum(axis=dim, keepdims=True)) if p == 2 else (size ** p).sum(
+            axis=dim, keepdims=True) ** (1.0 / p)
+        self.saved = (x, out, p, dim, keepdim)
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    def backward(self, grad_output):
+        x, out, p, dim, keepdim = self.saved
+        g = grad_output if keepdim else np.expand_dims(grad_output, dim)
+        safe = np.where(out == 0, 1.0, out)  # the subgradient 0 at x = 0, without dividing by 0
+        if p == 2:
+            local = x / safe
+        else:
+            size = np.abs(x)
+            local = np.sign(x) * np.where(size == 0, 0.0, size ** (p - 1.0) if p != 1 else 1.0) / safe ** (p - 1.0)
+        return (g * np.where(out == 0, 0.0, local),)
+
+
+def norm(input: Tensor, p: float = 2.0, dim: int = -1, keepdim: bool = False) -> Tensor:
+    """||input||_p along ``dim`` (p > 0); the gradient at a zero vector is 0."""
+    input = _floating(_tensor(input, "norm", "input"), "norm", "input")
+    p = _scalar(p, "norm", "p", "positive")
+    _check_axis(input, dim, "norm")
+    return NormBackward.apply(input, p=p, dim=dim, keepdim=keepdim)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """input / max(||input||_p, eps) along ``dim`` (PyTorch's F.normalize): finite for a zero vector."""
+    eps = _scalar(eps, "normalize", "eps", "non-negative")
+    return input / norm(input, p, dim, keepdim=True).clip(min=eps)
+
+
+_normalize = normalize  # for functions whose `normalize` argument is a flag (info_nce_loss)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along ``dim``; x1 and x2 broadcast."""
+    x1 = _floating(_tensor(x1, "cosine_similarity", "x1"), "cosine_similarity", "x1")
+    x2 = _floating(_tensor(x2, "cosine_similarity", "x2"), "cosine_similarity", "x2")
+    try:
+        shape = np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"cosine_similarity: x1 shape {x1.shape} and x2 shape {x2.shape} do not broadcast") from None
+    # broadcast first, as PyTorch does: a (1, D) x2 against (N, D) along dim 0 is N copies, not one vector
+    x1, x2 = (x if x.shape == shape else x + np.zeros(shape, dtype=x.dtype) for x in (x1, x2))
+    return (normalize(x1, 2.0, dim, eps) * normalize(x2, 2.0, dim, eps)).sum(axis=dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """||x1 - x2 + eps||_p along the last dimension (PyTorch's F.pairwise_distance)."""
+    x1 = _floating(_tensor(x1, "pairwise_distance", "x1"), "pairwise_distance", "x1")
+    x2 = _floating(_tensor(x2, "pairwise_distance", "x2"), "pairwise_distance", "x2")
+    eps = _scalar(eps, "pairwise_distance", "eps", "non-negative")
+    try:
+        np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"pairwise_distance: x1 shape {x1.shape} and x2 shape {x2.shape} do not broadcast") from None
+    return norm(x1 - x2 + eps, p, -1, keepdim)
+
+
+def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+    """Class indices (*) as an int64 tensor (*, num_classes) of 0s with a 1 at each index; -1 means max + 1."""
+    labels = np.asarray(tensor.data if isinstance(tensor, Tensor) else tensor)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: tensor must hold integer class indices, got dtype {labels.dtype}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: num_classes must be an integer, got {num_classes!r:.40}")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"one_hot: class indices must be non-negative, got {int(labels.min())}")
+    if num_classes == -1:
+        if not labels.size:
+            raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+        num_classes = int(labels.max()) + 1
+    if num_classes < 0 or (labels.size and labels.max() >= num_classes):
+        raise ValueError(f"one_hot: class index {int(labels.max()) if labels.size else 0} is out of range for "
+                         f"num_classes={num_classes}")
+    return Tensor((labels[..., None] == np.arange(num_classes)).astype(np.int64))
+
+
+# %% [markdown]
+# ## 9. Margins: hinge, ranking, contrastive, triplet
 #
 # Margin losses care about *order*, not calibrated probabilities: they are
 # zero once the right answer wins by at least a margin, and push linearly
@@ -1161,24 +1387,26 @@ plt.show()
 def _labels_in(values: np.ndarray, allowed: tuple[float, ...], name: str, argument: str) -> None:
     bad = ~np.isin(values, allowed)
     if bad.any():
-        raise ValueError(f"{name}: {argument} must contain only {allowed}, got {values[bad][0]!r}")
+        raise ValueError(f"{name}: {argument} must contain only {allowed}, got {float(values[bad][0]):g}")
 
 
 def hinge_loss(input: Tensor, target: Tensor, margin: float = 1.0, reduction: str = "mean") -> Tensor:
     """max(0, margin - y s) with labels y in {-1, +1} and scores s."""
     input, target = _pair(input, target, "hinge_loss", reduction)
+    margin = _scalar(margin, "hinge_loss", "margin")
     _labels_in(target.data, (-1.0, 1.0), "hinge_loss", "target")
     return _reduce((margin - target * input).clip(min=0.0), reduction)
 
 
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
                         reduction: str = "mean") -> Tensor:
-    """max(0, -y (x1 - x2) + margin) with y in {-1, +1} (PyTorch's MarginRankingLoss)."""
+    """max(0, -y (x1 - x2) + margin) with y in {-1, 0, +1} (PyTorch's MarginRankingLoss; y = 0 costs max(0, margin))."""
     name = "margin_ranking_loss"
     input1, input2 = _pair(input1, input2, name, reduction)
+    margin = _scalar(margin, name, "margin")
     target = _tensor(target, name, "target")
     _same_shape(input1, target, name)
-    _labels_in(target.data, (-1.0, 1.0), name, "target")
+    _labels_in(target.data, (-1.0, 0.0, 1.0), name, "target")
     return _reduce((-target * (input1 - input2) + margin).clip(min=0.0), reduction)
 
 
@@ -1195,6 +1423,7 @@ def contrastive_loss(x1: Tensor, x2: Tensor, target: Any, margin: float = 1.0, r
     """y = 0 (similar): d^2 / 2;  y = 1 (dissimilar): max(0, margin - d)^2 / 2;  d = ||x1 - x2||_2."""
     name = "contrastive_loss"
     _check_reduction(reduction, name)
+    margin = _scalar(margin, name, "margin")
     x1, x2 = _embeddings(x1, x2, name)
     y = np.asarray(target.data if isinstance(target, Tensor) else target, dtype=x1.dtype)
     if y.shape != x1.shape[:-1]:
@@ -1207,12 +1436,6 @@ def contrastive_loss(x1: Tensor, x2: Tensor, target: Any, margin: float = 1.0, r
     return _reduce(0.5 * ((1.0 - y) * squared + y * gap * gap), reduction)
 
 
-def _pairwise_distance(x: Tensor, y: Tensor, p: float, eps: float) -> Tensor:
-    """||x - y + eps||_p along the last axis (PyTorch's pairwise_distance)."""
-    diff = (x - y + eps).abs()
-    return (diff ** p).sum(axis=-1) ** (1.0 / p)
-
-
 # %% nbgrader={"grade": false, "grade_id": "triplet_margin_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0, p: float = 2.0,
@@ -1222,16 +1445,17 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     _check_reduction(reduction, name)
     anchor, positive = _embeddings(anchor, positive, name, "anchor", "positive")
     anchor, negative = _embeddings(anchor, negative, name, "anchor", "negative")
-    if p <= 0:
-        raise ValueError(f"{name}: p must be positive, got {p}")
-    # TODO (task 4.8): the two distances with _pairwise_distance; with swap,
+    margin = _scalar(margin, name, "margin")
+    p = _scalar(p, name, "p", "positive")
+    eps = _scalar(eps, name, "eps", "non-negative")
+    # TODO (task 4.8): the two distances with pairwise_distance; with swap,
     # replace d(a, n) by d(p, n) where that is smaller (use where); then the
     # hinge clip(min=0) and reduce.
     ### BEGIN SOLUTION
-    d_pos = _pairwise_distance(anchor, positive, p, eps)
-    d_neg = _pairwise_distance(anchor, negative, p, eps)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
-        d_swap = _pairwise_distance(positive, negative, p, eps)
+        d_swap = pairwise_distance(positive, negative, p, eps)
         d_neg = where(d_swap.data < d_neg.data, d_swap, d_neg)
     return _reduce((d_pos - d_neg + margin).clip(min=0.0), reduction)
     ### END SOLUTION
@@ -1266,11 +1490,6 @@ assert np.isclose(_swapped.item(), 1.0 - 0.5 + 1.0)
 
 # %% nbgrader={"grade": false, "grade_id": "info_nce_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def _unit_rows(x: Tensor) -> Tensor:
-    """x / max(||x||_2, 1e-12) row by row (PyTorch's F.normalize)."""
-    return x / ((x * x).sum(axis=-1, keepdims=True).sqrt()).clip(min=1e-12)
-
-
 def info_nce_loss(queries: Tensor, keys: Tensor, temperature: float = 0.1, normalize: bool = True,
                   reduction: str = "mean") -> Tensor:
     """Cross-entropy of (queries @ keys.T) / temperature with the positives on the diagonal."""
@@ -1279,13 +1498,12 @@ def info_nce_loss(queries: Tensor, keys: Tensor, temperature: float = 0.1, norma
     queries, keys = _embeddings(queries, keys, name, "queries", "keys")
     if queries.ndim != 2:
         raise ValueError(f"{name}: queries and keys must be (N, D), got {queries.shape}")
-    if temperature <= 0:
-        raise ValueError(f"{name}: temperature must be positive, got {temperature}")
-    # TODO (task 4.7): normalise the rows when asked (_unit_rows), build the
+    temperature = _scalar(temperature, name, "temperature", "positive")
+    # TODO (task 4.7): normalise the rows when asked (_normalize(x, dim=1)), build the
     # (N, N) logits, and call cross_entropy with targets np.arange(N).
     ### BEGIN SOLUTION
     if normalize:
-        queries, keys = _unit_rows(queries), _unit_rows(keys)
+        queries, keys = _normalize(queries, dim=1), _normalize(keys, dim=1)
     logits = (queries @ keys.T) * (1.0 / temperature)
     return cross_entropy(logits, np.arange(queries.shape[0]), reduction=reduction)
     ### END SOLUTION
@@ -1321,6 +1539,7 @@ def dice_loss(input: Tensor, target: Tensor, smooth: float = 1.0, from_logits: b
     """1 - (2 sum(p t) + smooth) / (sum p + sum t + smooth) per sample (N, ...)."""
     name = "dice_loss"
     input, target = _pair(input, target, name, reduction)
+    smooth = _scalar(smooth, name, "smooth", "non-negative")
     if input.ndim < 1:
         raise ValueError(f"{name}: input must have a batch axis, got a 0-d tensor")
     p = sigmoid(input) if from_logits else input
@@ -1357,6 +1576,7 @@ def dpo_loss(policy_chosen: Tensor, policy_rejected: Tensor, ref_chosen: Tensor,
     _check_reduction(reduction, name)
     args = {"policy_chosen": policy_chosen, "policy_rejected": policy_rejected, "ref_chosen": ref_chosen,
             "ref_rejected": ref_rejected}
+    beta = _scalar(beta, name, "beta", "finite")
     pw, pl, rw, rl = (_floating(_tensor(v, name, k), name, k) for k, v in args.items())
     for argument, t in zip(list(args)[1:], (pl, rw, rl)):
         _same_shape(pw, t, name, argument)
@@ -1438,6 +1658,8 @@ class UncertaintyWeightedLoss(Module):
     """sum_i exp(-s_i) L_i + s_i with learnable log variances s (num_tasks,), starting at 0."""
 
     def __init__(self, num_tasks: int) -> None:
+        if isinstance(num_tasks, bool) or not isinstance(num_tasks, (int, np.integer)):
+            raise TypeError(f"UncertaintyWeightedLoss: num_tasks must be an integer, got {num_tasks!r:.40}")
         if num_tasks < 1:
             raise ValueError(f"UncertaintyWeightedLoss: num_tasks must be at least 1, got {num_tasks}")
         self.num_tasks = num_tasks
@@ -1448,7 +1670,7 @@ class UncertaintyWeightedLoss(Module):
             raise ValueError(f"UncertaintyWeightedLoss: expected {self.num_tasks} losses, got {len(losses)}")
         total = None
         for i, loss in enumerate(losses):
-            if not isinstance(loss, Tensor) or loss.size != 1:
+            if not isinstance(loss, Tensor) or loss.numel() != 1:
                 raise ValueError(f"UncertaintyWeightedLoss: loss {i} must be a scalar Tensor, got "
                                  f"{getattr(loss, 'shape', type(loss).__name__)}")
             s = self.log_vars[i]
@@ -1493,7 +1715,7 @@ class L1Loss(_Loss):
 class HuberLoss(_Loss):
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
-        self.delta = delta
+        self.delta = _scalar(delta, "HuberLoss", "delta", "positive")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return huber_loss(input, target, self.reduction, self.delta)
@@ -1502,7 +1724,7 @@ class HuberLoss(_Loss):
 class SmoothL1Loss(_Loss):
     def __init__(self, reduction: str = "mean", beta: float = 1.0) -> None:
         super().__init__(reduction)
-        self.beta = beta
+        self.beta = _scalar(beta, "SmoothL1Loss", "beta", "non-negative")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return smooth_l1_loss(input, target, self.reduction, self.beta)
@@ -1516,7 +1738,7 @@ class LogCoshLoss(_Loss):
 class QuantileLoss(_Loss):
     def __init__(self, tau: float = 0.5, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.tau = tau
+        self.tau = _scalar(tau, "QuantileLoss", "tau", "open unit")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return quantile_loss(input, target, self.tau, self.reduction)
@@ -1547,8 +1769,7 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
         super().__init__(reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got {label_smoothing}")
+        label_smoothing = _scalar(label_smoothing, "CrossEntropyLoss", "label_smoothing", "probability")
         self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
@@ -1578,7 +1799,7 @@ class KLDivLoss(_Loss):
 class GaussianNLLLoss(_Loss):
     def __init__(self, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.full, self.eps = full, eps
+        self.full, self.eps = full, _scalar(eps, "GaussianNLLLoss", "eps", "non-negative")
 
     def forward(self, input: Tensor, target: Tensor, var: Any) -> Tensor:
         return gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
@@ -1587,7 +1808,8 @@ class GaussianNLLLoss(_Loss):
 class FocalLoss(_Loss):
     def __init__(self, gamma: float = 2.0, alpha: Any = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.gamma, self.alpha = gamma, alpha
+        self.gamma = _scalar(gamma, "FocalLoss", "gamma", "non-negative")
+        self.alpha = _focal_alpha(alpha, "FocalLoss")
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         return focal_loss(input, target, self.gamma, self.alpha, self.reduction)
@@ -1596,7 +1818,8 @@ class FocalLoss(_Loss):
 class BinaryFocalLoss(_Loss):
     def __init__(self, alpha: float = 0.25, gamma: float = 2.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.alpha, self.gamma = alpha, gamma
+        self.alpha = _scalar(alpha, "BinaryFocalLoss", "alpha", "finite")
+        self.gamma = _scalar(gamma, "BinaryFocalLoss", "gamma", "non-negative")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return binary_focal_loss(input, target, self.alpha, self.gamma, self.reduction)
@@ -1605,7 +1828,7 @@ class BinaryFocalLoss(_Loss):
 class HingeLoss(_Loss):
     def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.margin = margin
+        self.margin = _scalar(margin, type(self).__name__, "margin")
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return hinge_loss(input, target, self.margin, self.reduction)
@@ -1614,7 +1837,7 @@ class HingeLoss(_Loss):
 class MarginRankingLoss(_Loss):
     def __init__(self, margin: float = 0.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.margin = margin
+        self.margin = _scalar(margin, type(self).__name__, "margin")
 
     def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
         return margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
@@ -1623,7 +1846,7 @@ class MarginRankingLoss(_Loss):
 class ContrastiveLoss(_Loss):
     def __init__(self, margin: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.margin = margin
+        self.margin = _scalar(margin, type(self).__name__, "margin")
 
     def forward(self, x1: Tensor, x2: Tensor, target: Any) -> Tensor:
         return contrastive_loss(x1, x2, target, self.margin, self.reduction)
@@ -1633,17 +1856,42 @@ class TripletMarginLoss(_Loss):
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
                  reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.margin, self.p, self.eps, self.swap = margin, p, eps, swap
+        self.margin = _scalar(margin, "TripletMarginLoss", "margin")
+        self.p = _scalar(p, "TripletMarginLoss", "p", "positive")
+        self.eps = _scalar(eps, "TripletMarginLoss", "eps", "non-negative")
+        self.swap = swap
 
     def forward(self, anchor: Tensor, positive: Tensor, negative: Tensor) -> Tensor:
         return triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps, self.swap,
                                    self.reduction)
 
 
+class CosineSimilarity(Module):
+    """cosine_similarity(x1, x2, dim, eps) as a module (PyTorch's nn.CosineSimilarity)."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        self.dim, self.eps = dim, _scalar(eps, "CosineSimilarity", "eps", "non-negative")
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """pairwise_distance(x1, x2, p, eps, keepdim) as a module (PyTorch's nn.PairwiseDistance)."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        self.p = _scalar(p, "PairwiseDistance", "p", "positive")
+        self.eps, self.keepdim = _scalar(eps, "PairwiseDistance", "eps", "non-negative"), keepdim
+
+    def forward(self, x1: Tensor, x2: Tensor) -> Tensor:
+        return pairwise_distance(x1, x2, self.p, self.eps, self.keepdim)
+
+
 class InfoNCELoss(_Loss):
     def __init__(self, temperature: float = 0.1, normalize: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.temperature, self.normalize = temperature, normalize
+        self.temperature = _scalar(temperature, "InfoNCELoss", "temperature", "positive")
+        self.normalize = normalize
 
     def forward(self, queries: Tensor, keys: Tensor) -> Tensor:
         return info_nce_loss(queries, keys, self.temperature, self.normalize, self.reduction)
@@ -1652,7 +1900,7 @@ class InfoNCELoss(_Loss):
 class DiceLoss(_Loss):
     def __init__(self, smooth: float = 1.0, from_logits: bool = True, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.smooth, self.from_logits = smooth, from_logits
+        self.smooth, self.from_logits = _scalar(smooth, "DiceLoss", "smooth", "non-negative"), from_logits
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return dice_loss(input, target, self.smooth, self.from_logits, self.reduction)
@@ -1661,7 +1909,7 @@ class DiceLoss(_Loss):
 class DPOLoss(_Loss):
     def __init__(self, beta: float = 0.1, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.beta = beta
+        self.beta = _scalar(beta, "DPOLoss", "beta", "finite")
 
     def forward(self, policy_chosen: Tensor, policy_rejected: Tensor, ref_chosen: Tensor,
                 ref_rejected: Tensor) -> Tensor:

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Function, Tensor
+from tinytorch.core.tensor import Function, Tensor, _one_dim
 
 
 class ReLUBackward(Function):
@@ -123,11 +123,10 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     return GELUBackward.apply(x, approximate=approximate)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, computed after subtracting the max."""
-    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
-        raise IndexError(f"softmax axis {axis} is out of range for a tensor with {x.ndim} dimensions")
-    return SoftmaxBackward.apply(x, axis=axis)
+def softmax(x: Tensor, dim: int = -1, *, axis: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (numpy's ``axis`` is an alias), computed after subtracting the max."""
+    dim = dim if axis is None else axis
+    return SoftmaxBackward.apply(x, axis=_one_dim(dim, x.ndim))
 
 
 class Activation:
@@ -176,4 +175,4 @@ class Softmax(Activation):
         self.dim = dim
 
     def forward(self, x: Tensor) -> Tensor:
-        return softmax(x, axis=self.dim)
+        return softmax(x, dim=self.dim)

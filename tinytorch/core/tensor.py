@@ -6,7 +6,7 @@ Do not edit: change the module source and run `tito export 01`.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
@@ -243,17 +243,35 @@ class MatmulBackward(Function):
         return grad_a, grad_b
 
 
+def _one_dim(dim: Any, ndim: int) -> int:
+    """One dimension as a non-negative int (a 0-d tensor accepts 0 and -1, as in PyTorch).
+
+    TypeError for a dim that is not an int, IndexError for one out of range.
+    """
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {dim!r} ({type(dim).__name__})")
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dimensions "
+                         f"(expected a value in [{-n}, {n - 1}])")
+    return int(dim) % n
+
+
 def _normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
-    """The reduced axes as non-negative ints; IndexError names a bad axis."""
+    """The reduced axes as non-negative ints. ``None`` or ``()`` means all of them (PyTorch's rule).
+
+    TypeError for a non-integer axis, IndexError for one out of range,
+    ValueError for one named twice. A 0-d tensor has no axes to reduce: ().
+    """
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
-            raise IndexError(f"axis {ax} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(ax) % max(ndim, 1))
-    return tuple(out)
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    out = tuple(_one_dim(ax, ndim) for ax in axes)
+    if len(set(out)) != len(out):
+        raise ValueError(f"dim {axis!r} names the same dimension twice (tensor with {ndim} dimensions)")
+    if ndim == 0 or not out:
+        return tuple(range(ndim))
+    return out
 
 
 class SumBackward(Function):
@@ -274,22 +292,30 @@ class SumBackward(Function):
 
 
 class MaxBackward(Function):
-    """out = a.max(axis, keepdims);  da = g on the maxima, shared equally among ties."""
+    """out = a.max(axis, keepdims);  da = g on the maxima, shared equally among ties.
+
+    Over the whole tensor (``axis=None``, PyTorch's ``max()``) NaN is the
+    maximum and the NaN elements share the gradient; over given axes
+    (PyTorch's ``amax``) a row holding NaN gets a NaN gradient, as in PyTorch.
+    """
 
     def forward(self, a, axis=None, keepdims=False):
         axes = _normalize_axes(axis, a.ndim)
         if a.size == 0:
             raise ValueError(f"max of an empty tensor of shape {a.shape}")
         out = a.max(axis=axes, keepdims=True)
-        self.saved = (a, out, axes, keepdims)
+        self.saved = (a, out, axes, keepdims, axis is None)
         return out if keepdims else np.squeeze(out, axis=axes)
 
     def backward(self, grad_output):
-        a, out, axes, keepdims = self.saved
+        a, out, axes, keepdims, whole = self.saved
         if not keepdims:
             grad_output = np.expand_dims(grad_output, axes)
         is_max = a == out
-        return (is_max * (grad_output / is_max.sum(axis=axes, keepdims=True)),)
+        if whole and np.isnan(out).any():
+            is_max = np.isnan(a)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a NaN row of amax: NaN, as in PyTorch
+            return (is_max * (grad_output / is_max.sum(axis=axes, keepdims=True)),)
 
 
 class ReshapeBackward(Function):
@@ -307,17 +333,44 @@ class ReshapeBackward(Function):
 
 
 class TransposeBackward(Function):
-    """out = a.transpose(axes);  da = g.transpose(inverse permutation)."""
+    """out = a.permute(dims);  da = g.permute(inverse permutation)."""
 
-    def forward(self, a, axes=None):
-        axes = tuple(reversed(range(a.ndim))) if axes is None else tuple(axes)
-        if sorted(ax % max(a.ndim, 1) for ax in axes) != list(range(a.ndim)):
-            raise ValueError(f"transpose axes {axes} are not a permutation of the {a.ndim} axes of shape {a.shape}")
+    def forward(self, a, axes=()):
+        axes = _normalize_axes(axes, a.ndim)
+        if len(axes) != a.ndim:
+            raise ValueError(f"permute needs all {a.ndim} dims of shape {a.shape} in some order, got {axes}")
         self.saved = axes
         return a.transpose(axes)
 
     def backward(self, grad_output):
         return (grad_output.transpose(np.argsort(self.saved)),)
+
+
+class GatherBackward(Function):
+    """out[i][j] = a[i][index[i][j]] along ``dim`` (torch.gather);  da = g added back at index."""
+
+    def forward(self, a, index=None, dim=0):
+        if index.ndim != a.ndim or index.dtype.kind not in "iu":
+            raise ValueError(f"gather needs an integer index with {a.ndim} dimensions like the input, "
+                             f"got dtype {index.dtype} and shape {index.shape}")
+        if index.size and not (0 <= index.min() and index.max() < a.shape[dim]):
+            raise IndexError(f"gather index out of range [0, {a.shape[dim]}) along dim {dim}: "
+                             f"min {index.min()}, max {index.max()}")
+        if any(n > m for d, (n, m) in enumerate(zip(index.shape, a.shape)) if d != dim):
+            raise ValueError(f"gather index of shape {index.shape} is larger than the input {a.shape} "
+                             f"outside dim {dim}")
+        self.saved = (a.shape, index, dim)
+        # PyTorch reads only the first index.shape[d] entries of the other dims
+        a = a[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))]
+        return np.take_along_axis(a, index, axis=dim)
+
+    def backward(self, grad_output):
+        shape, index, dim = self.saved
+        grad = np.zeros(shape, dtype=grad_output.dtype)
+        where = list(np.indices(index.shape, sparse=True))
+        where[dim] = index
+        np.add.at(grad, tuple(where), grad_output)  # an index named twice gets both gradients
+        return (grad,)
 
 
 def _has_array_index(index: Any) -> bool:
@@ -387,9 +440,21 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self.data.dtype
 
-    @property
-    def size(self) -> int:
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape (PyTorch's ``size()`` is a method), or the length of one dim."""
+        if dim is None:
+            return self.data.shape
+        if self.data.ndim == 0:
+            raise IndexError(f"size({dim}) of a 0-d tensor: it has no dimensions")
+        return self.data.shape[_one_dim(dim, self.data.ndim)]
+
+    def numel(self) -> int:
+        """The number of elements."""
         return self.data.size
+
+    def dim(self) -> int:
+        """The number of dimensions (same as ``ndim``)."""
+        return self.data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -537,23 +602,56 @@ class Tensor:
             raise ValueError("clip needs at least one of min and max")
         return ClipBackward.apply(self, low=min, high=max)
 
-    # ---- reductions --------------------------------------------------------
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return SumBackward.apply(self, axis=axis, keepdims=keepdims)
+    # ---- reductions: PyTorch's dim/keepdim; numpy's axis/keepdims are aliases ----
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+            axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        return SumBackward.apply(self, axis=dim, keepdims=keepdim)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        axes = _normalize_axes(axis, self.ndim)
-        count = int(np.prod([self.shape[a] for a in axes])) if axes else 1
-        return self.sum(axis=axes, keepdims=keepdims) * (1.0 / count)
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+             axis: int | Sequence[int] | None = None, keepdims: bool | None = None) -> Tensor:
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        if self.dtype.kind != "f":
+            raise TypeError(f"mean() needs a floating-point tensor, got dtype {self.dtype}; call .float() first")
+        axes = _normalize_axes(dim, self.ndim)
+        count = int(np.prod([self.shape[a] for a in axes]))
+        # the mean of no numbers is NaN (PyTorch), not a ZeroDivisionError
+        return self.sum(axes, keepdim) * (1.0 / count if count else float("nan"))
 
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return MaxBackward.apply(self, axis=axis, keepdims=keepdims)
+    def max(self, dim: Any = None, keepdim: bool = False, *,
+            axis: int | None = None, keepdims: bool | None = None) -> Any:
+        """``max()``: the largest element; ``max(dim)``: ``(values, indices)`` along dim;
+        ``max(other)``: the elementwise maximum (torch.maximum). ``amax`` reduces several dims."""
+        if isinstance(dim, Tensor):
+            return maximum(self, dim)
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        if dim is None:
+            return MaxBackward.apply(self)
+        return _extreme(self, dim, keepdim, largest=True)
 
-    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return -((-self).max(axis=axis, keepdims=keepdims))
+    def min(self, dim: Any = None, keepdim: bool = False, *,
+            axis: int | None = None, keepdims: bool | None = None) -> Any:
+        """Like ``max``, for the smallest elements."""
+        if isinstance(dim, Tensor):
+            return minimum(self, dim)
+        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
+        if dim is None:
+            return -((-self).max())
+        return _extreme(self, dim, keepdim, largest=False)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        return Tensor._wrap(np.asarray(self.data.argmax(axis=axis)))
+    def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        """The maximum over ``dim`` (one or several); ties share the gradient."""
+        return MaxBackward.apply(self, axis=_normalize_axes(dim, self.ndim), keepdims=keepdim)
+
+    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        return -((-self).amax(dim, keepdim))
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
+        """Index (int64) of the largest element along ``dim``, or in the flattened tensor without one."""
+        return _arg_extreme(self, *_dim_args(dim, keepdim, axis, None), largest=True)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
+        return _arg_extreme(self, *_dim_args(dim, keepdim, axis, None), largest=False)
 
     # ---- shapes --------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
@@ -561,14 +659,49 @@ class Tensor:
             shape = tuple(shape[0])
         return ReshapeBackward.apply(self, shape=shape)
 
-    def transpose(self, *axes: int) -> Tensor:
-        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-            axes = tuple(axes[0])
-        return TransposeBackward.apply(self, axes=axes or None)
+    def view(self, *shape: int | Sequence[int]) -> Tensor:
+        """PyTorch's name for a reshape that shares memory (numpy shares it whenever it can)."""
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        """A new dimension of size 1 at ``dim`` (a reshape)."""
+        d = _one_dim(dim, self.ndim + 1)
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
+        """Drop dimensions of size 1 (all of them, or those in ``dim`` that have size 1)."""
+        dims = _normalize_axes(dim, self.ndim)
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge dims ``start_dim..end_dim`` (inclusive) into one (a reshape)."""
+        start, end = _one_dim(start_dim, self.ndim), _one_dim(end_dim, self.ndim)
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
+        merged = int(np.prod(self.shape[start:end + 1]))
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        """Swap two dimensions (``permute`` reorders all of them)."""
+        order = list(range(max(self.ndim, 1)))
+        a, b = _one_dim(dim0, self.ndim), _one_dim(dim1, self.ndim)
+        order[a], order[b] = order[b], order[a]
+        return TransposeBackward.apply(self, axes=tuple(order[:self.ndim]))
+
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
+        """The dimensions in the order ``dims``: ``out.shape[i] = self.shape[dims[i]]``."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return TransposeBackward.apply(self, axes=dims)
 
     @property
     def T(self) -> Tensor:
-        return self.transpose()
+        """All dimensions reversed (the matrix transpose for a 2-D tensor)."""
+        return TransposeBackward.apply(self, axes=tuple(reversed(range(self.ndim))))
+
+    def gather(self, dim: int, index: Any) -> Tensor:
+        """``out[i][j] = self[i][index[i][j]]`` for ``dim=1`` (torch.gather); differentiable in self."""
+        return GatherBackward.apply(self, index=_raw(index), dim=_one_dim(dim, self.ndim))
 
     def __getitem__(self, index: Any) -> Tensor:
         if isinstance(index, Tensor):
@@ -581,6 +714,60 @@ class Tensor:
 def _raw(value: Any) -> np.ndarray:
     """The array behind a Tensor, or ``value`` converted by ``as_array``."""
     return value.data if isinstance(value, Tensor) else as_array(value)
+
+
+class ValuesIndices(NamedTuple):
+    """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's ``torch.return_types.max`` does."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _dim_args(dim: Any, keepdim: bool, axis: Any, keepdims: bool | None) -> tuple[Any, bool]:
+    """PyTorch's ``dim``/``keepdim``, or numpy's ``axis``/``keepdims`` aliases (not both)."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"got both dim={dim!r} and its alias axis={axis!r}; pass one")
+        dim = axis
+    return dim, bool(keepdim if keepdims is None else keepdims)
+
+
+def _arg_extreme(t: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
+    """argmax/argmin: the first NaN, else the first of tied extremes (PyTorch's choice); int64."""
+    data = t.data.reshape(-1) if dim is None else t.data
+    d = 0 if dim is None else _one_dim(dim, t.ndim)
+    if data.ndim == 0:
+        return Tensor._wrap(np.zeros((), dtype=np.int64))
+    if data.shape[d] == 0:
+        raise ValueError(f"{'argmax' if largest else 'argmin'} over an empty dim (shape {t.shape}, dim {dim})")
+    index = (data.argmax if largest else data.argmin)(axis=d, keepdims=keepdim and dim is not None)
+    return Tensor._wrap(np.asarray(index, dtype=np.int64))
+
+
+def _extreme(t: Tensor, dim: Any, keepdim: bool, largest: bool) -> ValuesIndices:
+    """(values, indices) of the max (or min) along one dim; the gradient goes to the index (gather)."""
+    index = _arg_extreme(t, dim, True, largest)
+    d = _one_dim(dim, t.ndim)
+    values = t.gather(d, index) if t.ndim else t.reshape(())
+    if not keepdim and t.ndim:
+        values, index = values.squeeze(d), index.squeeze(d)
+    return ValuesIndices(values, index)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum; a tie splits the gradient in half and NaN wins, as in torch.maximum."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    if a.dtype.kind != "f" and b.dtype.kind != "f":
+        return Tensor._wrap(np.maximum(a.data, b.data))
+    return where(a > b, a, where(a < b, b, (a + b) * 0.5))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum (see ``maximum``)."""
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    return -maximum(-a, -b)
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
