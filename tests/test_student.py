@@ -251,6 +251,10 @@ def test_kit_has_no_solutions_and_works_module_by_module(project, tmp_path):
     work.write_text(fill_in(work.read_text(), reference))
     done = run_tito(kit, "module", "complete", "01")
     assert done.returncode == 0, done.stdout + done.stderr
+    # the tests of backward reach module 05's engine, still a stub: they wait for it, they are not failures
+    waiting = re.search(r"01_tensor: (\d+) passed, 0 failed, (\d+) waiting for later modules", done.stdout)
+    assert waiting and int(waiting.group(1)) > 10, done.stdout
+    assert "stopped at task 5.3 of module 05_autograd" in done.stdout
     assert STUB_MESSAGE not in (kit / "tinytorch" / "core" / "tensor.py").read_text()
     refused = run_tito(kit, "milestone", "run", "01")
     assert refused.returncode == 2 and "needs module 02_activations" in refused.stderr

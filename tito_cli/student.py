@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from tito_cli.scaffold import STUB_MESSAGE, TASK_PATTERN, has_solutions, scaffol
 WORKSPACE = Path("work")
 TEST_TIMEOUT = 120.0  # seconds one test (or the import check) may run before tito stops it
 IMPORT_OK = "tito: import finished"
+_STUB_RAISED = re.compile(r"NotImplementedError: task (\d+)\.(\d+): " + re.escape(STUB_MESSAGE))
 
 
 def _sha(text: str) -> str:
@@ -221,7 +223,7 @@ def start(root: Path, module: Module, force: bool) -> int:
 @dataclass
 class TestResult:
     name: str
-    outcome: str  # passed, failed, error, skipped
+    outcome: str  # passed, failed, error, skipped, waiting (stopped at a later module's stub)
     tasks: list[str] = field(default_factory=list)  # "4.1", from the test's task markers
     statement: str = ""  # the line that failed
     message: str = ""  # pytest's explanation: the values it compared
@@ -269,6 +271,23 @@ def run_tests(root: Path, module: Module, timeout: float = TEST_TIMEOUT) -> list
             results.append(TestResult(event["name"], "error", [t[len("task_"):].replace("_", ".") for t in event["tasks"]],
                                       message=f"the test process ended during this test (os._exit, a crash, or more "
                                               f"than {timeout:g} s inside compiled code); the tests after it did not run"))
+    return _waiting(module, results)
+
+
+def _waiting(module: Module, results: list[TestResult]) -> list[TestResult]:
+    """Mark the failures that stopped at the stub of a later module's task: they wait for that module.
+
+    In a kit, module 01's tests of ``backward`` reach the engine of module 05:
+    until the student completes 05 such a test cannot pass, and it is not
+    module 01's failure. tito says so instead of counting it as failed.
+    """
+    for r in results:
+        found = _STUB_RAISED.search(r.message) if r.outcome in ("failed", "error") else None
+        if found and int(found.group(1)) > int(module.number):
+            later = next((m for m in MODULES if int(m.number) == int(found.group(1))), None)
+            r.outcome = "waiting"
+            r.message = (f"stopped at task {found.group(1)}.{found.group(2)} of module "
+                         f"{later.slug if later else found.group(1)}: it runs once you complete that module")
     return results
 
 
@@ -293,7 +312,8 @@ def report_tests(module: Module, results: list[TestResult], points: dict[str, fl
 
     console = Console(highlight=False, soft_wrap=True)
     passed = [r for r in results if r.outcome == "passed"]
-    others = [r for r in results if r.outcome != "passed"]
+    waiting = [r for r in results if r.outcome == "waiting"]
+    others = [r for r in results if r.outcome not in ("passed", "waiting")]
     by_task: dict[str, list[TestResult]] = {}
     for r in results:
         for task in r.tasks or ["-"]:
@@ -305,10 +325,15 @@ def report_tests(module: Module, results: list[TestResult], points: dict[str, fl
     for task in order:
         group = by_task[task]
         ok = sum(r.outcome == "passed" for r in group)
-        mark = "[green]done[/green]" if ok == len(group) else "[red]not yet[/red]"
+        held = sum(r.outcome == "waiting" for r in group)
+        mark = "[green]done[/green]" if ok + held == len(group) else "[red]not yet[/red]"
+        if held:
+            mark += f" ({held} waiting for a later module)"
         worth = f"{points[task]:g}" if task in points else "-"
         table.add_row("other tests" if task == "-" else f"task {task}", f"{ok}/{len(group)}", worth, mark)
     console.print(table)
+    for r in waiting:
+        console.print(f"[yellow]WAITING[/yellow]  {_escape(r.name)}: {_escape(r.message)}")
     for r in others:
         where = f"task {', '.join(r.tasks)}" if r.tasks else "other test"
         console.print(f"[red]{r.outcome.upper()}[/red]  {_escape(where)}  {_escape(r.name)}")
@@ -317,7 +342,8 @@ def report_tests(module: Module, results: list[TestResult], points: dict[str, fl
         lines = [line.rstrip() for line in r.message.splitlines() if line.strip()][:8]
         for number, line in enumerate(lines):
             console.print(f"        {'got:  ' if number == 0 else '      '}{_escape(line[:300])}")
-    console.print(f"{module.slug}: {len(passed)} passed, {len(others)} failed")
+    console.print(f"{module.slug}: {len(passed)} passed, {len(others)} failed"
+                  + (f", {len(waiting)} waiting for later modules" if waiting else ""))
     return len(passed), len(others)
 
 
@@ -383,7 +409,8 @@ def complete(root: Path, module: Module, choice: str | None = None, timeout: flo
     passed, failed = report_tests(module, results, task_points(text))
     Workspace(root).record(module, completed=failed == 0, passed=passed, failed=failed,
                            tested=time.strftime("%Y-%m-%d %H:%M:%S"), exported_sha=_sha(generated),
-                           source_sha=_sha(text), failures=[r.name for r in results if r.outcome != "passed"])
+                           source_sha=_sha(text), failures=[r.name for r in results if r.outcome not in ("passed", "waiting")],
+                           waiting=[r.name for r in results if r.outcome == "waiting"])
     if failed:
         print(f"fix the failures above and run `tito module complete {module.number}` again "
               f"(`pytest {module.tests.as_posix()} -k NAME` runs one test)")
