@@ -104,8 +104,9 @@ def write_kit(root: Path, dest: Path) -> list[str]:
     for module in MODULES:
         _copy_module_folder(root, dest, (root / module.source).parent)
         atomic_write(dest / module.target_path, generated[module])  # the package without the solutions
-        (dest / module.tests).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / module.tests, dest / module.tests)
+        if (root / module.tests).exists():
+            (dest / module.tests).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / module.tests, dest / module.tests)
     for name in SHARED_TESTS:
         shutil.copy2(root / "tests" / name, dest / "tests" / name)
     atomic_write(dest / "README.md", README)
