@@ -20,24 +20,19 @@ bigram model fitted on the same training split; then it writes a sample.
 
 from __future__ import annotations
 
-import os
+import argparse
+import sys
+import time
+from typing import Callable
 
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")  # the targets are stated for one BLAS thread; set before numpy loads
+import numpy as np
 
-import argparse  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from typing import Callable  # noqa: E402
+from tinytorch.core.autograd import no_grad
+from tinytorch.core.losses import cross_entropy
+from tinytorch.core.optimizers import AdamW
+from tinytorch.core.transformer import GPT, generate
 
-import numpy as np  # noqa: E402
-
-from tinytorch.core.autograd import no_grad  # noqa: E402
-from tinytorch.core.losses import cross_entropy  # noqa: E402
-from tinytorch.core.optimizers import AdamW  # noqa: E402
-from tinytorch.core.transformer import GPT, generate  # noqa: E402
-
-from _cli import parse_args  # noqa: E402  (milestones/_cli.py: the flags every milestone shares)
+from _cli import one_blas_thread, parse_args  # milestones/_cli.py: what every milestone shares
 
 DIGITS, SEPARATOR = 8, 10  # tokens 0-9 are digits, 10 separates the prompt from the answer
 EXACT_MATCH_TARGET = 0.99
@@ -210,14 +205,15 @@ def plot(curves: dict[str, tuple[list[float], str]], path: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(__doc__, argv, epochs=2, plot_help="save the training-loss curves to this PNG", more=_flags)
     ok, curves = True, {}
-    if args.part in ("reversal", "both"):
-        passed, losses, result = reversal(args)
-        ok &= passed
-        curves["sequence reversal"] = (losses, result)
-    if args.part in ("lm", "both"):
-        passed, losses, result = language_model(args)
-        ok &= passed
-        curves["character language model"] = (losses, result)
+    with one_blas_thread():  # the targets are stated for one BLAS thread
+        if args.part in ("reversal", "both"):
+            passed, losses, result = reversal(args)
+            ok &= passed
+            curves["sequence reversal"] = (losses, result)
+        if args.part in ("lm", "both"):
+            passed, losses, result = language_model(args)
+            ok &= passed
+            curves["character language model"] = (losses, result)
     if args.plot:
         plot(curves, args.plot)
     print(f"milestone 05: {'every target reached' if ok else 'a target was missed'}")
