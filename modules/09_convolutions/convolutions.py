@@ -61,10 +61,9 @@ from tinytorch.core.tensor import Function, Tensor
 # the same weights). Deep-learning "convolution" does not flip the kernel;
 # mathematicians call it cross-correlation.
 #
-# **Weight sharing.** The same `w[o]` is used at every `(i, j)`. A layer
-# `Conv2d(16, 32, 3)` has `32 * 16 * 3 * 3 + 32 = 4,640` parameters whatever
-# the image size; a `Linear` layer between the same 16x4x4 and 32x4x4
-# activations would need `256 * 512 + 512 = 131,584`.
+# **Weight sharing.** The same `w[o]` is used at every `(i, j)`: a
+# `Conv2d(16, 32, 3)` has `32 * 16 * 3 * 3 + 32 = 4,640` parameters for any
+# image size; a `Linear` from 16x4x4 to 32x4x4 would need 131,584.
 #
 # **Output size.** Along one axis the padded input has `n + 2P` positions
 # and a dilated kernel spans `d (k - 1) + 1` of them; the window fits at
@@ -195,9 +194,8 @@ plot_im2col()
 # channels-last (see section 7), the `KW * C` entries of a window row are
 # neighbours in memory, and the copy moves long contiguous runs.
 #
-# Warning: `as_strided` trusts you. Wrong strides read memory outside the
-# array. That is why the view is read-only and its shape comes from
-# `conv_output_size`.
+# `as_strided` trusts you: wrong strides read memory outside the array, so
+# the view is read-only and its shape comes from `conv_output_size`.
 
 # %% nbgrader={"grade": false, "grade_id": "window_view", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -325,7 +323,9 @@ def col2im(slice_grads: np.ndarray, x_shape: tuple[int, ...], kernel: tuple[int,
     grad = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=slice_grads.dtype)  # channels-last, like the slices
     for p in range(kh):
         for q in range(kw):
-            grad[:, p * dh:p * dh + sh * (oh - 1) + 1:sh, q * dw:q * dw + sw * (ow - 1) + 1:sw] += slice_grads[p * kw + q]
+            rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(q * dw, q * dw + sw * (ow - 1) + 1, sw)
+            grad[:, rows, columns] += slice_grads[p * kw + q]
     return grad[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
 
 
@@ -414,25 +414,12 @@ _dx, _dw, _db = _node.backward(np.array([[[[1.0, 2.0]]]]))
 assert np.array_equal(_dx, [[[[1.0, 3.0, 2.0]]]])  # the middle pixel sat in both windows
 assert np.array_equal(_dw, [[[[5.0, 8.0]]]]) and np.array_equal(_db, [3.0])
 ### BEGIN HIDDEN TESTS
+from tinytorch.core.autograd import gradcheck
+
 _rng = np.random.default_rng(3)
-_xs, _ws = _rng.standard_normal((2, 3, 6, 5)), _rng.standard_normal((4, 3, 3, 2))
-_node = ConvolutionBackward()
-_y = _node.forward(_xs, _ws, None, stride=(2, 1), padding=(1, 0), dilation=(1, 2))
-_node.needs_input_grad = (True, True)
-_g = _rng.standard_normal(_y.shape)
-_dx, _dw = _node.backward(_g)
-assert _dx.shape == _xs.shape and _dw.shape == _ws.shape
-_eps, _i = 1e-6, (1, 2, 3, 1)
-_xp, _xm = _xs.copy(), _xs.copy()
-_xp[_i] += _eps
-_xm[_i] -= _eps
-_num = ((ConvolutionBackward().forward(_xp, _ws, None, (2, 1), (1, 0), (1, 2))
-         - ConvolutionBackward().forward(_xm, _ws, None, (2, 1), (1, 0), (1, 2))) * _g).sum() / (2 * _eps)
-assert abs(_num - _dx[_i]) < 1e-6
-_wp = _ws.copy()
-_wp[2, 1, 0, 1] += _eps
-_num = ((ConvolutionBackward().forward(_xs, _wp, None, (2, 1), (1, 0), (1, 2)) - _y) * _g).sum() / _eps
-assert abs(_num - _dw[2, 1, 0, 1]) < 1e-4
+_xs = Tensor(_rng.standard_normal((2, 3, 6, 5)), requires_grad=True)
+_ws = Tensor(_rng.standard_normal((4, 3, 3, 2)), requires_grad=True)
+assert gradcheck(lambda x, w: ConvolutionBackward.apply(x, w, stride=(2, 1), padding=(1, 0), dilation=(1, 2)), _xs, _ws)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -466,7 +453,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     """2-D convolution (cross-correlation), PyTorch's ``F.conv2d``: input (N, C, H, W), weight (O, C, KH, KW),
     bias (O,) -> (N, O, OH, OW), one ``ConvolutionBackward`` node."""
     x = _check_input("conv2d", input)
-    stride, padding, dilation = _pairs("stride", stride, 1), _pairs("padding", padding, 0), _pairs("dilation", dilation, 1)
+    stride, padding = _pairs("stride", stride, 1), _pairs("padding", padding, 0)
+    dilation = _pairs("dilation", dilation, 1)
     if weight.data.ndim != 4:
         raise ValueError(f"conv2d expects a 4-D weight (O, C, KH, KW), got shape {weight.shape}")
     o, c, kh, kw = weight.shape
@@ -516,14 +504,6 @@ class Conv2d(Module):
                 f"bias={self.bias is not None})")
 
 
-# %%
-_conv = Conv2d(1, 2, 3, padding=1, rng=0)
-print(_conv, "->", _conv(Tensor(np.ones((5, 1, 8, 8), dtype=np.float32))).shape)
-try:
-    _conv(Tensor(np.ones((5, 3, 8, 8), dtype=np.float32)))
-except ValueError as error:
-    print("ValueError:", error)
-
 # %% [markdown]
 # ## 6. Pooling
 #
@@ -533,9 +513,9 @@ except ValueError as error:
 # next convolution sees a wider area (section 2). **Average pooling** keeps
 # the mean.
 #
-# Both work on the same strided slices as col2im: tap `(p, q)` of every
-# window is `x[:, :, p : p + s(OH-1) + 1 : s, q : ... : s]`, so the maximum
-# over windows is a running `np.maximum` over the `KH * KW` tap slices.
+# Both use col2im's strided tap slices: the maximum over windows is a
+# running `np.maximum` over the `KH * KW` slices
+# `x[:, :, p : p + s(OH-1) + 1 : s, q : ... : s]`.
 #
 # **The backward rule of max.** `y = max(x_1, ..., x_K)` depends only on
 # the winner: `dy/dx_k = 1` for the arg-max, 0 for the rest. The pool is a
@@ -687,29 +667,28 @@ def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int], stride: int | 
     return _pool("avg_pool2d", AvgPool2DBackward, input, kernel_size, stride, padding)
 
 
-class MaxPool2d(Module):
+class _Pool2d(Module):
+    """A pooling function as a layer (no parameters)."""
+
+    pool = staticmethod(max_pool2d)
+
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: Tensor) -> Tensor:
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return self.pool(x, self.kernel_size, self.stride, self.padding)
 
     def __repr__(self) -> str:
-        return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
 
 
-class AvgPool2d(Module):
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                 padding: int | tuple[int, int] = 0) -> None:
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+class MaxPool2d(_Pool2d):
+    pool = staticmethod(max_pool2d)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
-    def __repr__(self) -> str:
-        return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
-
+class AvgPool2d(_Pool2d):
+    pool = staticmethod(avg_pool2d)
 
 
 # %% [markdown]
@@ -721,13 +700,12 @@ class AvgPool2d(Module):
 # same size).
 #
 # **The im2col buffer.** Each input pixel is copied into up to `KH * KW`
-# rows, so `cols` holds `N * OH * OW * KH * KW * C` floats -- about `KH * KW`
-# times the input (9x for a 3x3 kernel at stride 1). It is the only large
-# temporary of the layer, and it is kept for the backward pass (`dW` needs
-# it). A direct seven-loop convolution needs no buffer at all, but in
-# Python it is millions of interpreted steps; in C (PyTorch's oneDNN
-# kernels) it is the usual choice for small images. im2col trades `KH * KW`
-# times the memory for one large BLAS call.
+# rows, so `cols` holds `N * OH * OW * KH * KW * C` floats, about `KH * KW`
+# times the input (9x for 3x3 at stride 1). It is the layer's only large
+# temporary, kept for the backward pass (`dW` needs it). A direct loop
+# needs no buffer, but in Python it is millions of interpreted steps (in C,
+# PyTorch's oneDNN kernels do it). im2col trades `KH * KW` times the memory
+# for one large BLAS call.
 #
 # **Layout.** The product `cols @ W` comes out as `(N, OH, OW, O)`: the
 # channels are the fastest axis ("channels-last", PyTorch's

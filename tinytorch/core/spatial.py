@@ -77,7 +77,9 @@ def col2im(slice_grads: np.ndarray, x_shape: tuple[int, ...], kernel: tuple[int,
     grad = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=slice_grads.dtype)  # channels-last, like the slices
     for p in range(kh):
         for q in range(kw):
-            grad[:, p * dh:p * dh + sh * (oh - 1) + 1:sh, q * dw:q * dw + sw * (ow - 1) + 1:sw] += slice_grads[p * kw + q]
+            rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(q * dw, q * dw + sw * (ow - 1) + 1, sw)
+            grad[:, rows, columns] += slice_grads[p * kw + q]
     return grad[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
 
 
@@ -143,7 +145,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     """2-D convolution (cross-correlation), PyTorch's ``F.conv2d``: input (N, C, H, W), weight (O, C, KH, KW),
     bias (O,) -> (N, O, OH, OW), one ``ConvolutionBackward`` node."""
     x = _check_input("conv2d", input)
-    stride, padding, dilation = _pairs("stride", stride, 1), _pairs("padding", padding, 0), _pairs("dilation", dilation, 1)
+    stride, padding = _pairs("stride", stride, 1), _pairs("padding", padding, 0)
+    dilation = _pairs("dilation", dilation, 1)
     if weight.data.ndim != 4:
         raise ValueError(f"conv2d expects a 4-D weight (O, C, KH, KW), got shape {weight.shape}")
     o, c, kh, kw = weight.shape
@@ -292,25 +295,25 @@ def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int], stride: int | 
     return _pool("avg_pool2d", AvgPool2DBackward, input, kernel_size, stride, padding)
 
 
-class MaxPool2d(Module):
+class _Pool2d(Module):
+    """A pooling function as a layer (no parameters)."""
+
+    pool = staticmethod(max_pool2d)
+
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: Tensor) -> Tensor:
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return self.pool(x, self.kernel_size, self.stride, self.padding)
 
     def __repr__(self) -> str:
-        return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
 
 
-class AvgPool2d(Module):
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                 padding: int | tuple[int, int] = 0) -> None:
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+class MaxPool2d(_Pool2d):
+    pool = staticmethod(max_pool2d)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
-    def __repr__(self) -> str:
-        return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+class AvgPool2d(_Pool2d):
+    pool = staticmethod(avg_pool2d)
