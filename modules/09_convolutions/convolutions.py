@@ -142,57 +142,47 @@ print(receptive_fields([(3, 1), (2, 2), (3, 1), (2, 2)]))
 # four windows, four rows of nine entries each.
 
 # %%
-def plot_im2col(path: str | None = None) -> None:
-    """The 4x4 input with its four 3x3 windows, and the 4x9 cols matrix they become."""
-    import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # noqa: E402
 
-    image = np.arange(1, 17).reshape(4, 4)
-    rows = np.array([image[i:i + 3, j:j + 3].ravel() for i in range(2) for j in range(2)])
-    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 2.2]})
-    left.imshow(np.zeros((4, 4)), cmap="Greys", vmin=0, vmax=1)
-    for (i, j), value in np.ndenumerate(image):
-        left.text(j, i, str(value), ha="center", va="center")
-    for k, (i, j) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
-        pad = 0.06 * (k + 1)
-        left.add_patch(plt.Rectangle((j - 0.5 + pad, i - 0.5 + pad), 3 - 2 * pad, 3 - 2 * pad, fill=False,
-                                     edgecolor=colours[k], linewidth=2, label=f"window (i={i}, j={j}) -> row {k}"))
-    left.set(title="input x (4x4), 3x3 windows", xlabel="column (pixel)", ylabel="row (pixel)",
-             xticks=range(4), yticks=range(4))
-    right.imshow(np.zeros(rows.shape), cmap="Greys", vmin=0, vmax=1, aspect="auto")
-    for (k, t), value in np.ndenumerate(rows):
-        right.text(t, k, str(value), ha="center", va="center", color=colours[k])
-    right.set(title="cols (4 windows x 9 taps): one row per output pixel", xlabel="tap (p, q) = 3 p + q",
-              ylabel="row = output pixel (i, j)", xticks=range(9), yticks=range(4))
-    fig.legend(loc="lower center", ncol=4, fontsize=8)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    if path:
-        fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-plot_im2col()
+_image = np.arange(1, 17).reshape(4, 4)
+_rows = np.array([_image[i:i + 3, j:j + 3].ravel() for i in range(2) for j in range(2)])
+_colours = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 2.2]})
+left.imshow(np.zeros((4, 4)), cmap="Greys")
+for (i, j), v in np.ndenumerate(_image):
+    left.text(j, i, str(v), ha="center", va="center")
+for k, (i, j) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+    d = 0.06 * (k + 1)
+    left.add_patch(plt.Rectangle((j - 0.5 + d, i - 0.5 + d), 3 - 2 * d, 3 - 2 * d, fill=False, lw=2,
+                                 edgecolor=_colours[k], label=f"window (i={i}, j={j}) -> row {k}"))
+left.set(title="input x (4x4) and its 3x3 windows", xlabel="column (pixel)", ylabel="row (pixel)")
+right.imshow(np.zeros(_rows.shape), cmap="Greys", aspect="auto")
+for (k, t), v in np.ndenumerate(_rows):
+    right.text(t, k, str(v), ha="center", va="center", color=_colours[k])
+right.set(title="cols: one row per window (output pixel)", xlabel="tap (p, q), column 3 p + q",
+          ylabel="row k = output pixel (i, j)")
+fig.legend(loc="lower center", ncol=4, fontsize=8)
+plt.tight_layout(rect=(0, 0.1, 1, 1))
+plt.show()
 
 # %% [markdown]
 # ### The windows as a view
 #
-# Copying the windows one by one would be a Python loop. numpy can instead
-# *describe* all windows at once without copying anything: an array is a
-# pointer plus, per axis, a **stride** (how many bytes to jump to the next
-# index). `x.strides` of a `(N, C, H, W)` array says how far one image, one
-# channel, one row and one column are apart. The window array
+# Copying windows one by one is a Python loop. numpy can instead *describe*
+# all windows at once without copying: an array is a pointer plus, per
+# axis, a **stride** (bytes to the next index); `x.strides` of a
+# `(N, C, H, W)` array says how far apart two images, channels, rows and
+# columns are. The window array
 #
 # $$\mathrm{win}[n, i, j, p, q, c] = x_{pad}[n,\ c,\ i s + p d,\ j s + q d]$$
 #
 # of shape `(N, OH, OW, KH, KW, C)` is the same memory read with strides
-# `(S_n, s S_h, s S_w, d S_h, d S_w, S_c)`: moving `i` by one jumps `s` rows,
-# moving `p` by one jumps `d` rows. `np.lib.stride_tricks.as_strided` builds
-# exactly that view. Then `win.reshape(N * OH * OW, KH * KW * C)` makes the
-# copy -- the im2col buffer -- in one C loop.
-#
-# We put the channel axis *last* in a row: when the activations are stored
-# channels-last (see section 7), the `KW * C` entries of a window row are
-# neighbours in memory, and the copy moves long contiguous runs.
+# `(S_n, s S_h, s S_w, d S_h, d S_w, S_c)`: one step of `i` jumps `s` rows,
+# one step of `p` jumps `d` rows. `as_strided` builds that view; then
+# `win.reshape(N * OH * OW, KH * KW * C)` copies it -- the im2col buffer --
+# in one C loop. The channel axis is *last* in a row: with channels-last
+# activations (section 7) the `KW * C` entries of a window row are
+# neighbours in memory, so the copy moves long contiguous runs.
 #
 # `as_strided` trusts you: wrong strides read memory outside the array, so
 # the view is read-only and its shape comes from `conv_output_size`.
@@ -263,8 +253,7 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padd
     n, oh, ow, kh, kw, c = windows.shape
     if c > 1:
         return windows.reshape(n * oh * ow, kh * kw * c)  # the one copy: the im2col buffer
-    # One channel (grey images): a window row holds runs of only KW floats, too short for numpy's copy
-    # loop; copying one tap at a time moves runs of OW instead (about 5x faster for milestone 04's conv1).
+    # One channel: runs of KW floats are too short for numpy's copy loop; tap by tap moves runs of OW.
     cols = np.empty((n, oh, ow, kh * kw), dtype=x.dtype)
     for k in range(kh * kw):
         cols[..., k] = windows[:, :, :, k // kw, k % kw, 0]
@@ -577,9 +566,8 @@ class MaxPool2DBackward(Function):
     def backward(self, grad_output: np.ndarray):
         x_pad, out, kernel, stride, (ph, pw), (n, c, h, w) = self.saved
         overlap = stride[0] < kernel[0] or stride[1] < kernel[1]
-        # Speed (given): the windows tile x_pad exactly when they neither overlap nor leave a remainder; then
-        # every entry of grad is written below and needs no zeros. grad (like x_pad) and grad_output get
-        # the same memory layout, so the loop streams through both.
+        # Speed (given): windows that tile x_pad write every entry of grad, so no zeros are needed; and
+        # grad_output gets x_pad's memory layout, so the loop streams through both.
         tiled = not overlap and x_pad.shape[2:] == (out.shape[2] * kernel[0], out.shape[3] * kernel[1])
         grad = np.empty_like(x_pad) if tiled else np.zeros_like(x_pad)  # *_like keeps x_pad's memory layout
         if grad_output.strides != out.strides:
@@ -748,12 +736,11 @@ for _label, _shape in [("milestone 04 conv1, batch 32", (32, 1, 8, 8, 16, 3, 1))
     print(f"{_label:30s}", "  ".join(f"{k} {v:8.1f}" for k, v in conv_costs(*_shape).items()))
 
 # %% [markdown]
-# ## 8. Check it: gradcheck and a tiny CNN
+# ## 8. Check it with gradcheck
 #
-# `gradcheck` (module 05) compares the three gradients of the node with
-# finite differences in float64, here with stride, padding, dilation and a
-# non-square kernel at once; then a LeNet-style stack runs forwards and
-# backwards.
+# `gradcheck` (module 05) compares the gradients with finite differences in
+# float64: stride, padding, dilation and a non-square kernel at once.
+# Milestone 04 then trains a LeNet-style network with these layers.
 
 # %%
 from tinytorch.core.autograd import gradcheck  # noqa: E402
@@ -765,13 +752,3 @@ _b = Tensor(_rng.standard_normal(4), requires_grad=True)
 assert gradcheck(lambda x, w, b: conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2)), _x, _w, _b)
 assert gradcheck(lambda x: max_pool2d(x, 3, stride=2, padding=1), _x)
 assert gradcheck(lambda x: avg_pool2d(x, 2, stride=1), _x)
-
-from tinytorch.core.activations import ReLU  # noqa: E402
-from tinytorch.core.layers import Linear, Sequential  # noqa: E402
-
-_net = Sequential(Conv2d(1, 16, 3, padding=1, rng=0), ReLU(), MaxPool2d(2), Conv2d(16, 32, 3, padding=1, rng=1),
-                  ReLU(), MaxPool2d(2), Flatten(), Linear(128, 10, rng=2))
-_logits = _net(Tensor(_rng.standard_normal((4, 1, 8, 8)).astype(np.float32)))
-_logits.sum().backward()
-print("logits", _logits.shape, _logits.dtype, "| parameters", sum(p.data.size for p in _net.parameters()),
-      "| conv1 weight grad", _net[0].weight.grad.shape)

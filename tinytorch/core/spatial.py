@@ -63,8 +63,7 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padd
     n, oh, ow, kh, kw, c = windows.shape
     if c > 1:
         return windows.reshape(n * oh * ow, kh * kw * c)  # the one copy: the im2col buffer
-    # One channel (grey images): a window row holds runs of only KW floats, too short for numpy's copy
-    # loop; copying one tap at a time moves runs of OW instead (about 5x faster for milestone 04's conv1).
+    # One channel: runs of KW floats are too short for numpy's copy loop; tap by tap moves runs of OW.
     cols = np.empty((n, oh, ow, kh * kw), dtype=x.dtype)
     for k in range(kh * kw):
         cols[..., k] = windows[:, :, :, k // kw, k % kw, 0]
@@ -235,9 +234,8 @@ class MaxPool2DBackward(Function):
     def backward(self, grad_output: np.ndarray):
         x_pad, out, kernel, stride, (ph, pw), (n, c, h, w) = self.saved
         overlap = stride[0] < kernel[0] or stride[1] < kernel[1]
-        # Speed (given): the windows tile x_pad exactly when they neither overlap nor leave a remainder; then
-        # every entry of grad is written below and needs no zeros. grad (like x_pad) and grad_output get
-        # the same memory layout, so the loop streams through both.
+        # Speed (given): windows that tile x_pad write every entry of grad, so no zeros are needed; and
+        # grad_output gets x_pad's memory layout, so the loop streams through both.
         tiled = not overlap and x_pad.shape[2:] == (out.shape[2] * kernel[0], out.shape[3] * kernel[1])
         grad = np.empty_like(x_pad) if tiled else np.zeros_like(x_pad)  # *_like keeps x_pad's memory layout
         if grad_output.strides != out.strides:
