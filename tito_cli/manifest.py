@@ -59,6 +59,7 @@ MODULES: tuple[Module, ...] = (
     Module("08", "dataloader", "tinytorch.data.loader", ("Dataset", "TensorDataset", "DataLoader")),
     Module("09", "convolutions", "tinytorch.core.spatial",
            ("Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv2d", "max_pool2d", "avg_pool2d")),
+    Module("10", "tokenization", "tinytorch.text.tokenization", ("CharTokenizer", "BPETokenizer")),
     Module("11", "embeddings", "tinytorch.core.embeddings",
            ("Embedding", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding")),
     Module("12", "attention", "tinytorch.core.attention", ("scaled_dot_product_attention", "MultiheadAttention")),

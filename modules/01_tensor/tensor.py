@@ -66,25 +66,52 @@ from tinytorch.tensor_api import TensorAPI, extreme, maximum
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` to a numpy array following the dtype rules above.
 
-    ``dtype``, when given, wins. Objects that are
-    not numbers (strings, ragged lists) raise ``TypeError`` naming what came in.
+    ``dtype``, when given, wins. Objects that are not numbers (None, strings,
+    bytes, ragged lists) raise ``TypeError`` naming what came in: numpy would
+    otherwise read ``None`` as nan and ``"3.5"`` as 3.5.
     """
-    # TODO (task 1.1): numpy arrays and numpy scalars keep their dtype,
-    # everything else becomes float32; then reject non-numeric results.
+    # TODO (task 1.1): let np.asarray infer the dtype first (so that None,
+    # strings and bytes are caught: object, 'U' and 'S' dtypes raise
+    # TypeError; an object array of numbers is checked with _check_numbers);
+    # numpy arrays and numpy scalars keep their dtype, everything else
+    # becomes float32; a given dtype wins.
     ### BEGIN SOLUTION
-    if dtype is not None:
-        array = np.asarray(data, dtype=dtype)
-    elif isinstance(data, (np.ndarray, np.generic)):
+    from_numpy = isinstance(data, (np.ndarray, np.generic))
+    try:
+        # Infer first, convert after: asking numpy for float32 directly
+        # would turn None into nan and "3.5" into 3.5.
         array = np.asarray(data)
-    else:
-        try:
-            array = np.asarray(data, dtype=np.float32)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r:.60}: {error}") from None
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"cannot make a Tensor from an array of dtype {array.dtype}; expected numbers")
-    return array
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise TypeError(f"cannot make a Tensor from {_describe(data)}: {error}") from None
+    if array.dtype == object:  # a mix: accepted only if every element is a number
+        _check_numbers(data, array)
+        from_numpy = False
+    elif array.dtype.kind not in "fiub":
+        raise TypeError(f"cannot make a Tensor from {_describe(data)} (numpy dtype {array.dtype}); "
+                        "expected numbers")
+    if dtype is not None:
+        return array.astype(dtype, copy=False)
+    return array if from_numpy else array.astype(np.float32)
     ### END SOLUTION
+
+
+def _describe(value: Any) -> str:
+    """A short description of what came in, for error messages: ``str '3.5'``, ``None``."""
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"numpy.ndarray of shape {value.shape}, dtype {value.dtype}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _check_numbers(data: Any, array: np.ndarray) -> None:
+    """An object array is fine only if every element is a real number (a huge Python int, say)."""
+    for index, value in np.ndenumerate(array):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.number)):
+            where = f": element {index} is {_describe(value)}" if array.ndim else ""
+            raise TypeError(f"cannot make a Tensor from {_describe(data)}{where}; expected a number, "
+                            "a (nested) list of numbers or a numpy array")
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_as_array", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -158,13 +185,39 @@ def set_grad_enabled(mode: bool) -> None:
 _sequence_numbers = itertools.count()  # 0, 1, 2, ...: the order in which nodes are recorded
 
 
+class _Freed:
+    """The marker ``node.saved`` holds once backward() has released the node."""
+
+    def __repr__(self) -> str:
+        return "FREED"
+
+
+FREED = _Freed()  # distinct from () and None, which a rule may save to mean "nothing needed"
+
+
 class Function:
     """A graph node: one operation's forward rule and its backward rule.
 
     Subclasses implement ``forward(*arrays, **options) -> array`` and
     ``backward(grad_output) -> tuple`` (one gradient per input, ``None`` for
-    an input that needs none). ``saved`` holds what backward needs; the engine
-    sets it to ``None`` after use so the buffers are freed.
+    an input that needs none). ``saved`` holds what backward needs.
+
+    The contract of a rule (the engine and the tests rely on it):
+
+    * ``forward`` may keep references to its input arrays, never modify them.
+    * ``backward`` never writes into ``grad_output``: the same array may be
+      the gradient of another node's input, or the caller's (read-only)
+      ``gradient``. Compute new arrays (``grad_output * b``), not ``*=``.
+    * ``backward`` never returns an array it keeps (``self.saved`` or a
+      cached buffer): a leaf may store the returned array as its ``.grad``
+      and add into it later. Returning ``grad_output`` itself is allowed.
+    * Each gradient has its input's shape, or a shape that broadcasts to it
+      (the engine sums the broadcast axes); anything else is an error that
+      names the node.
+
+    After backward() the engine drops ``inputs`` and sets ``saved`` to
+    ``FREED`` (unless ``retain_graph=True``), so the graph's memory is
+    returned while the result is still referenced.
     """
 
     # Class-level defaults instead of an __init__: a node is created for every
@@ -185,6 +238,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run the forward rule on ``inputs`` and record the node if a gradient is needed."""
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{cls.__name__} got {_describe(t)} as input {i}; expected a Tensor "
+                                f"(wrap data with Tensor(...))")
         node = cls()
         data = node.forward(*[t.data for t in inputs], **options)
         if type(data) is not np.ndarray:  # numpy reductions return scalars
@@ -321,6 +378,32 @@ class PowBackward(Function):
         return (grad_output * exponent * a ** (exponent - 1),)
 
 
+class PowTensorBackward(Function):
+    """out = a ** b for a tensor exponent b;  da = g * b * a ** (b - 1), db = g * out * ln(a).
+
+    Its own rule, not exp(b ln a): that would give nan for a negative base
+    ((-2) ** 3 = -8) and for 0 ** 0 = 1. As in PyTorch, da is 0 where b = 0
+    and db is 0 where a = 0 and b >= 0 (the limit of out * ln a).
+    """
+
+    def forward(self, a, b):
+        with np.errstate(invalid="ignore", divide="ignore"):  # nan / inf where PyTorch gives them too
+            out = a ** b
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, grad_output):
+        a, b, out = self.saved
+        needs_a, needs_b = self.needs_input_grad
+        grad_a = grad_b = None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if needs_a:
+                grad_a = np.where(b == 0, 0, grad_output * b * a ** (b - 1))
+            if needs_b:
+                grad_b = grad_output * np.where((a == 0) & (b >= 0), 0, out * np.log(a))
+        return grad_a, grad_b
+
+
 class ExpBackward(Function):
     """out = exp(a);  da = g * out (the output is saved, not recomputed)."""
 
@@ -425,26 +508,43 @@ class MatmulBackward(Function):
 
     def backward(self, grad_output: np.ndarray):
         a, b = self.saved
-        needs_a, needs_b = self.needs_input_grad
-        # 1-D operands: lift to matrices so one formula serves every case.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g = grad_output
-        if b.ndim == 1:
-            g = g[..., None]
-        if a.ndim == 1:
-            g = g[..., None, :]
-        # TODO (task 1.3): grad_a = g @ b2^T and grad_b = a2^T @ g, using
-        # swapaxes(-1, -2) for the transpose; None where not needed.
-        ### BEGIN SOLUTION
-        grad_a = g @ b2.swapaxes(-1, -2) if needs_a else None
-        grad_b = a2.swapaxes(-1, -2) @ g if needs_b else None
-        ### END SOLUTION
-        if grad_a is not None and a.ndim == 1:
-            grad_a = grad_a.reshape(-1, a.shape[0]).sum(axis=0)
-        if grad_b is not None and b.ndim == 1:
-            grad_b = grad_b.reshape(-1, b.shape[0]).sum(axis=0)
-        return grad_a, grad_b
+        return matmul_backward(a, b, grad_output, *self.needs_input_grad)
+
+
+def matmul_backward(a: np.ndarray, b: np.ndarray, grad_output: np.ndarray, needs_a: bool = True,
+                    needs_b: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(dL/da, dL/db) for out = a @ b and g = dL/d(out); ``None`` where not needed.
+
+    Shared by ``MatmulBackward`` and module 03's fused ``LinearBackward``. A
+    1-D ``a`` (k,) is a row (1, k), a 1-D ``b`` (k,) a column (k, 1), and
+    each gradient comes back in its operand's own shape.
+    """
+    # 1-D operands: lift to matrices so one formula serves every case.
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g = grad_output
+    if b.ndim == 1:
+        g = g[..., None]
+    if a.ndim == 1:
+        g = g[..., None, :]
+    rows = b2.ndim == 2 and a2.ndim > 2
+    if rows:
+        # One matrix b for every row of a (a Linear layer on (B, T, in)):
+        # treat the rows as one (B*T, k) matrix, so dL/db is one product.
+        a2, g = a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1])
+    # TODO (task 1.3): grad_a = g @ b2^T and grad_b = a2^T @ g, using
+    # swapaxes(-1, -2) for the transpose; None where not needed.
+    ### BEGIN SOLUTION
+    grad_a = g @ b2.swapaxes(-1, -2) if needs_a else None
+    grad_b = a2.swapaxes(-1, -2) @ g if needs_b else None
+    ### END SOLUTION
+    if grad_a is not None and a.ndim == 1:  # undo the row lift, summing any batch axes
+        grad_a = grad_a.reshape(-1, a.shape[0]).sum(axis=0)
+    elif grad_a is not None and rows:
+        grad_a = grad_a.reshape(a.shape)
+    if grad_b is not None and b.ndim == 1:  # undo the column lift
+        grad_b = grad_b.reshape(-1, b.shape[0]).sum(axis=0)
+    return grad_a, grad_b
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_matmul_backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -973,19 +1073,23 @@ class Tensor(TensorAPI):
         return MulBackward.apply(self._operand(other), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return self * self._operand(other) ** -1
+        a, b = _floats_for_division(self, self._operand(other))
+        return a * b ** -1
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return self._operand(other) * self ** -1
+        a, b = _floats_for_division(self._operand(other), self)
+        return a * b ** -1
 
     def __pow__(self, exponent: Any) -> Tensor:
-        if isinstance(exponent, Tensor) or not np.isscalar(exponent):
-            raise TypeError(f"Tensor ** takes a number exponent, got {type(exponent).__name__}")
+        if isinstance(exponent, (Tensor, np.ndarray)):
+            return PowTensorBackward.apply(self, self._operand(exponent))
+        if not isinstance(exponent, (int, float, np.integer, np.floating)):
+            raise TypeError(f"unsupported exponent for Tensor **: {_describe(exponent)}; "
+                            "expected a number or a Tensor")
         return PowBackward.apply(self, exponent=exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
-        # base ** x = exp(x * ln(base)): no new rule needed.
-        return (self * float(np.log(base))).exp()
+        return PowTensorBackward.apply(self._operand(base), self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return MatmulBackward.apply(self, self._operand(other))
@@ -1141,6 +1245,15 @@ def _plain_index(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index
+
+
+def _floats_for_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """True division gives floats, as in PyTorch: an integer side takes the other side's float
+    dtype (float32 when both are integers). Integer tensors never require grad, so no node is lost."""
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        return a, b
+    dtype = a.dtype if a.dtype.kind == "f" else b.dtype if b.dtype.kind == "f" else np.dtype(np.float32)
+    return tuple(t if t.dtype.kind == "f" else Tensor._wrap(t.data.astype(dtype)) for t in (a, b))
 
 
 def _raw(value: Any) -> np.ndarray:
