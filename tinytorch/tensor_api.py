@@ -35,6 +35,38 @@ class TensorAPI:
 
     __slots__ = ()
 
+    # ---- sizes ------------------------------------------------------------------
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape (PyTorch's ``size()`` is a method), or the length of one dim."""
+        from tinytorch.core.tensor import _one_dim
+
+        if dim is None:
+            return self.data.shape
+        if self.data.ndim == 0:
+            raise IndexError(f"size({dim}) of a 0-d tensor: it has no dimensions")
+        return self.data.shape[_one_dim(dim, self.data.ndim)]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return self.data.size
+
+    def dim(self) -> int:
+        """The number of dimensions (same as ``ndim``)."""
+        return self.data.ndim
+
+    # ---- front doors of module 01's gather and scatter rules -----------------------
+    def gather(self, dim: int, index: Any) -> Any:
+        """``out[i][j] = self[i][index[i][j]]`` for ``dim=1`` (torch.gather); differentiable in self."""
+        from tinytorch.core.tensor import GatherBackward, _one_dim
+
+        return GatherBackward.apply(self, index=_array(index), dim=_one_dim(dim, self.ndim))
+
+    def scatter(self, dim: int, index: Any, src: Any) -> Any:
+        """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter)."""
+        from tinytorch.core.tensor import ScatterBackward, _one_dim
+
+        return ScatterBackward.apply(self, self._operand(src), index=_array(index), dim=_one_dim(dim, self.ndim))
+
     # ---- shapes: every one is a reshape, an expand or a permute ----------------
     def view(self, *shape: int | Sequence[int]) -> Any:
         """PyTorch's name for a reshape that shares memory (numpy shares it whenever it can)."""
@@ -72,6 +104,21 @@ class TensorAPI:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
         merged = int(np.prod(self.shape[start:end + 1]))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+    def transpose(self, dim0: int, dim1: int) -> Any:
+        """Swap two dimensions (a permute, which reorders all of them)."""
+        from tinytorch.core.tensor import _one_dim
+
+        order = list(range(max(self.ndim, 1)))
+        a, b = _one_dim(dim0, self.ndim), _one_dim(dim1, self.ndim)
+        order[a], order[b] = order[b], order[a]
+        return self.permute(order[:self.ndim])
+
+    def where(self, condition: Any, other: Any) -> Any:
+        """``self`` where ``condition`` holds, else ``other`` (torch.Tensor.where; module 01's ``where``)."""
+        from tinytorch.core.tensor import where
+
+        return where(condition, self, self._operand(other))
 
     def expand(self, *sizes: int | Sequence[int]) -> Any:
         """A broadcast view of ``sizes`` (-1 keeps a size; new dims go in front), module 01's ExpandBackward."""
@@ -244,6 +291,44 @@ class TensorAPI:
         return log_softmax(self, dim)
 
     # ---- in place: each is an op whose result ``_inplace`` writes back --------
+    def _inplace(self, result: Any) -> Any:
+        """Make this tensor hold ``result``, an op's output of the same shape (every in-place method).
+
+        A leaf that requires grad cannot change while gradients are recorded
+        (PyTorch's rule). In a graph, this tensor becomes the op's output and
+        the node keeps the tensor as it was (``replaced``, read by module
+        01's ``Function.check_versions``); otherwise the numbers are written
+        into its array. Either way its version goes up.
+        """
+        from tinytorch.core.tensor import is_grad_enabled
+
+        if is_grad_enabled() and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        if result.shape != self.shape:
+            raise ValueError(f"in-place result of shape {result.shape} does not fit the tensor's shape {self.shape}")
+        if result.dtype != self.dtype:
+            if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
+                raise TypeError(f"in-place result of dtype {result.dtype} can't be cast to the tensor's dtype "
+                                f"{self.dtype}")
+            result = result.to(self.dtype)
+        if result.grad_fn is not None:  # this tensor becomes the op's output; the old array stays intact
+            before = self._wrap(self.data, self.grad_fn)
+            before.requires_grad, before._version = self.requires_grad, self._version
+            result.grad_fn.replaced = before
+            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
+        else:
+            if not self.data.flags.writeable:  # e.g. the view expand made
+                self.data = self.data.copy()
+            np.copyto(self.data, result.data)  # arrays sharing this memory see the change, as in PyTorch
+        self._version += 1
+        return self
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``x[index] = value``: module 01's SetItemBackward, written back in place."""
+        from tinytorch.core.tensor import SetItemBackward, _plain_index
+
+        self._inplace(SetItemBackward.apply(self, self._operand(value), index=_plain_index(index)))
+
     def __iadd__(self, other: Any) -> Any:
         return self._inplace(self + other)
 
@@ -342,6 +427,25 @@ class TensorAPI:
         return self._wrap(_logical(self, "^") ^ _logical(other, "^"))
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+
+def along(index: np.ndarray, shape: tuple[int, ...], dim: int, name: str) -> tuple:
+    """The numpy index of the elements that ``index[i][j]`` names along ``dim`` (module 01's gather, scatter).
+
+    PyTorch's rules: an integer index with as many dims as the input, no
+    larger outside ``dim``, its values in ``[0, shape[dim])``.
+    """
+    if index.ndim != len(shape) or index.dtype.kind not in "iu":
+        raise ValueError(f"{name} needs an integer index with {len(shape)} dimensions like the input, "
+                         f"got dtype {index.dtype} and shape {index.shape}")
+    if any(n > m for d, (n, m) in enumerate(zip(index.shape, shape)) if d != dim):
+        raise ValueError(f"{name} index of shape {index.shape} is larger than the input {shape} outside dim {dim}")
+    if index.size and not (0 <= index.min() and index.max() < shape[dim]):
+        raise IndexError(f"{name} index out of range [0, {shape[dim]}) along dim {dim}: "
+                         f"min {index.min()}, max {index.max()}")
+    where = list(np.indices(index.shape, sparse=True))
+    where[dim] = index
+    return tuple(where)
 
 
 class ValuesIndices(NamedTuple):

@@ -40,7 +40,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinytorch.tensor_api import TensorAPI, extreme, maximum
+from tinytorch.tensor_api import TensorAPI, along, extreme, maximum
 
 # %% [markdown]
 # ## 1. From Python data to arrays
@@ -261,7 +261,7 @@ class Function:
 
         An input whose version went up was changed in place. If this node
         saved those very numbers: PyTorch's error. If the change was recorded
-        in the graph (``Tensor._inplace``), send the gradient to the tensor as
+        in the graph (``_inplace``), send the gradient to the tensor as
         it was, which that op's node kept in ``replaced``.
         """
         for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
@@ -296,6 +296,7 @@ class Function:
 # | mul | a * b | g * b, g * a |
 # | neg | -a | -g |
 # | pow | a ** p | g * p * a ** (p - 1) |
+# | pow, tensor exponent | a ** b | g * b * a ** (b - 1), g * out * ln a |
 # | exp | e ** a | g * out |
 # | log | ln a | g / a |
 # | matmul | a @ b | g @ b.T, a.T @ g |
@@ -304,6 +305,12 @@ class Function:
 # Worked example of the product rule: `a = 3, b = 4, out = a * b = 12`. If
 # `L = 2 * out`, then `g = dL/d out = 2`, `dL/da = g * b = 8`,
 # `dL/db = g * a = 6`.
+#
+# A tensor exponent gets its own rule (`PowTensorBackward`) rather than
+# `exp(b ln a)`: `(-2) ** 3 = -8` and `0 ** 0 = 1`, where `ln a` is nan or
+# -inf. True division of integers gives floats, as in PyTorch (`3 / 2 =
+# 1.5`): the integer side is converted first, since `2 ** -1` has no
+# integer answer.
 
 # %%
 #| export
@@ -576,20 +583,16 @@ assert _ga is None and _gb.shape == (3, 4)
 # ties share it equally (PyTorch's `amax` rule), so the gradient still sums
 # to `g`.
 #
-# Reductions take PyTorch's arguments, `sum(dim, keepdim)`; numpy's names
-# `axis`/`keepdims` are accepted as aliases (PyTorch accepts them too).
-# `dim=None` or `()` reduces everything; a repeated or non-integer dim is an
-# error. `max(dim)` returns the pair `(values, indices)`, and its gradient
-# goes to the one element at `indices` (it is a `gather`, below); `amax(dim)`
-# is the plain reduction with the shared-ties rule; `max(other)` is the
-# elementwise maximum. The mean of no elements is NaN, as in PyTorch.
+# Reductions take PyTorch's `sum(dim, keepdim)` (numpy's `axis`/`keepdims`
+# are aliases); `dim=None` or `()` reduces all, a repeated or non-integer dim
+# is an error, and the mean of nothing is NaN. `max(dim)` returns
+# `(values, indices)` and its gradient goes to `indices` (a `gather`);
+# `amax(dim)` shares it among ties; `max(other)` is elementwise.
 #
 # `reshape`, `permute`, `gather` and indexing move numbers without changing
-# them: their backward moves the gradient back the same way. `permute(dims)`
-# reorders all dimensions; `transpose(d0, d1)` swaps two (both PyTorch's
-# meaning: `transpose(0, 1)` of a matrix is its transpose); `view`,
-# `unsqueeze`, `squeeze` and `flatten` are reshapes. Indexing or gathering
-# with an integer array may pick one element twice (`x[[0, 0]]`):
+# them; their backward moves the gradient back. `transpose(d0, d1)` swaps two
+# dims, `permute(dims)` reorders all (PyTorch's meaning). Indexing with an
+# integer array may pick an element twice (`x[[0, 0]]`):
 # `np.add.at` adds both contributions instead of keeping only the last.
 
 # %% nbgrader={"grade": false, "grade_id": "sum_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -745,57 +748,35 @@ class GetItemBackward(Function):
 # %% [markdown]
 # ## 6. Primitives PyTorch code relies on
 #
-# Six more rules, each a few lines, so that PyTorch code runs here:
-#
 # | op (PyTorch name) | forward | backward |
 # |----|---------|----------|
 # | `gather(dim, index)` | `out[i][j] = a[i][index[i][j]]` (dim 1) | g added back at `index` |
-# | `scatter(dim, index, src)` | a copy of `a` with `src` written at `index` | g zeroed there; src gets g there |
-# | `a[index] = v` | a copy of `a` with `v` written at `index` | g zeroed there; v gets `g[index]` |
-# | `expand(*sizes)` | a broadcast view, no copy | the engine's unbroadcast, nothing else |
+# | `scatter(dim, index, src)` | `a` with `src` written at `index` | g zeroed there; src gets g there |
+# | `a[index] = v` | `a` with `v` written at `index` | g zeroed there; v gets `g[index]` |
+# | `expand(*sizes)` | a broadcast view, no copy | the engine's unbroadcast |
 # | `torch.cat(tensors, dim)` | `np.concatenate` | each input gets its slice of g |
 # | `to(dtype)` | a copy in another dtype | g converted back |
 #
-# Worked example of `gather`: `a = [[1, 2], [3, 4]]`, `index = [[1, 1], [0, 1]]`
-# along dim 1 gives `[[2, 2], [3, 4]]`; with `g` all ones the gradient is
-# `[[0, 2], [1, 1]]` -- `a[0][1]` was read twice, so it gets both.
+# Example: `gather` of `a = [[1, 2], [3, 4]]` with `index = [[1, 1], [0, 1]]`
+# along dim 1 is `[[2, 2], [3, 4]]`; with `g` all ones, `a.grad` is
+# `[[0, 2], [1, 1]]` (`a[0][1]` was read twice).
 #
-# **In place.** `x += y`, `x[0] = 5`, `x.zero_()` change `x` itself. Two
-# PyTorch rules keep gradients right. A leaf that requires grad may change
-# only inside `no_grad()` (that is how an optimizer updates weights). And
-# every tensor counts its in-place changes in `_version`; a node records
-# its inputs' versions, and `check_versions` (run by the engine before each
-# backward rule) refuses to compute with numbers that changed after it
-# saved them. Inside a graph, the changed tensor becomes the output of a
-# recorded op (`Tensor._inplace`): its old numbers stay intact, and nodes
-# recorded before the change send their gradient to the tensor as it was.
+# **In place** (`x += y`, `x[0] = 5`, `x.zero_()`), PyTorch's two rules: a
+# leaf that requires grad may change only inside `no_grad()` (as an
+# optimizer does); and each tensor counts its in-place changes in
+# `_version`, a node records its inputs' versions, and `check_versions`
+# (run by the engine before each rule) refuses numbers changed after it
+# saved them. Inside a graph the changed tensor becomes the output of a
+# recorded op and its node keeps the tensor as it was (`replaced`), where the
+# nodes recorded before the change send their gradient.
 
 # %%
 #| export
-def _along(index: np.ndarray, shape: tuple[int, ...], dim: int, name: str) -> tuple:
-    """The numpy index of the elements that ``index[i][j]`` names along ``dim`` (gather, scatter).
-
-    PyTorch's rules: an integer index with as many dims as the input, no
-    larger outside ``dim``, its values in ``[0, shape[dim])``.
-    """
-    if index.ndim != len(shape) or index.dtype.kind not in "iu":
-        raise ValueError(f"{name} needs an integer index with {len(shape)} dimensions like the input, "
-                         f"got dtype {index.dtype} and shape {index.shape}")
-    if any(n > m for d, (n, m) in enumerate(zip(index.shape, shape)) if d != dim):
-        raise ValueError(f"{name} index of shape {index.shape} is larger than the input {shape} outside dim {dim}")
-    if index.size and not (0 <= index.min() and index.max() < shape[dim]):
-        raise IndexError(f"{name} index out of range [0, {shape[dim]}) along dim {dim}: "
-                         f"min {index.min()}, max {index.max()}")
-    where = list(np.indices(index.shape, sparse=True))
-    where[dim] = index
-    return tuple(where)
-
-
 class GatherBackward(Function):
     """out[i][j] = a[i][index[i][j]] for dim=1 (torch.gather);  da = g added back at index."""
 
     def forward(self, a, index=None, dim=0):
-        where = _along(index, a.shape, dim, "gather")
+        where = along(index, a.shape, dim, "gather")
         self.saved = (a.shape, where)
         return a[where]
 
@@ -811,7 +792,7 @@ class ScatterBackward(Function):
     da = g with the written places zeroed, dsrc = g at those places."""
 
     def forward(self, a, src, index=None, dim=0):
-        where = _along(index, a.shape, dim, "scatter")
+        where = along(index, a.shape, dim, "scatter")
         if src.ndim and (src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape))):
             raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape {index.shape}")
         part = tuple(slice(0, n) for n in index.shape) if src.ndim else ()
@@ -909,17 +890,13 @@ class CastBackward(Function):
 # float32); numpy arrays are wrapped as constants with their own dtype, as in
 # PyTorch.
 #
-# PyTorch's many convenience methods -- `view`, `unsqueeze`, `squeeze`,
-# `flatten`, `expand`, `float()`, `long()`, `to(dtype)`, `masked_fill`,
-# `min`, `argmax`, `norm`, the in-place `x += y`, `zero_()`, `fill_()`,
-# `normal_()` -- are one or two lines each over the methods here, and carry
-# no gradient rule of their own. `Tensor` inherits them from `TensorAPI`
-# (`tinytorch/tensor_api.py`, a plain file worth a read) so that this
-# chapter stays about the primitives. PyTorch code then runs unchanged after
-# `import tinytorch as torch`: `tinytorch.tensor`, `zeros`, `randn`, `cat`
-# live in `tinytorch/functions.py`, and `tinytorch.nn`,
-# `tinytorch.nn.functional`, `tinytorch.optim` and `tinytorch.utils.data`
-# re-export what modules 02-13 build, under PyTorch's names.
+# PyTorch's convenience methods (`view`, `unsqueeze`, `flatten`, `float()`,
+# `masked_fill`, `argmax`, `x += y`, `zero_()`, ...) are a line or two over
+# these primitives, with no rule of their own: `Tensor` inherits them from
+# `TensorAPI` (`tinytorch/tensor_api.py`) to keep this chapter on the
+# primitives. With `tinytorch/functions.py` (`tensor`, `zeros`, `randn`,
+# `cat`) and `tinytorch.nn`, `.nn.functional`, `.optim`, `.utils.data`,
+# PyTorch code runs unchanged after `import tinytorch as torch`.
 
 # %%
 #| export
@@ -966,22 +943,6 @@ class Tensor(TensorAPI):
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
-
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The shape (PyTorch's ``size()`` is a method), or the length of one dim."""
-        if dim is None:
-            return self.data.shape
-        if self.data.ndim == 0:
-            raise IndexError(f"size({dim}) of a 0-d tensor: it has no dimensions")
-        return self.data.shape[_one_dim(dim, self.data.ndim)]
-
-    def numel(self) -> int:
-        """The number of elements."""
-        return self.data.size
-
-    def dim(self) -> int:
-        """The number of dimensions (same as ``ndim``)."""
-        return self.data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -1171,13 +1132,6 @@ class Tensor(TensorAPI):
             shape = tuple(shape[0])
         return ReshapeBackward.apply(self, shape=shape)
 
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        """Swap two dimensions (``permute`` reorders all of them)."""
-        order = list(range(max(self.ndim, 1)))
-        a, b = _one_dim(dim0, self.ndim), _one_dim(dim1, self.ndim)
-        order[a], order[b] = order[b], order[a]
-        return TransposeBackward.apply(self, axes=tuple(order[:self.ndim]))
-
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
         """The dimensions in the order ``dims``: ``out.shape[i] = self.shape[dims[i]]``."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -1188,51 +1142,6 @@ class Tensor(TensorAPI):
     def T(self) -> Tensor:
         """All dimensions reversed (the matrix transpose for a 2-D tensor)."""
         return TransposeBackward.apply(self, axes=tuple(reversed(range(self.ndim))))
-
-    def gather(self, dim: int, index: Any) -> Tensor:
-        """``out[i][j] = self[i][index[i][j]]`` for ``dim=1`` (torch.gather); differentiable in self."""
-        return GatherBackward.apply(self, index=_raw(index), dim=_one_dim(dim, self.ndim))
-
-    def scatter(self, dim: int, index: Any, src: Any) -> Tensor:
-        """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter)."""
-        return ScatterBackward.apply(self, self._operand(src), index=_raw(index), dim=_one_dim(dim, self.ndim))
-
-    def where(self, condition: Any, other: Any) -> Tensor:
-        """``self`` where ``condition`` holds, else ``other`` (torch.Tensor.where)."""
-        return where(condition, self, self._operand(other))
-
-    # ---- in place: PyTorch's rules -----------------------------------------
-    def _inplace(self, result: Tensor) -> Tensor:
-        """Make this tensor hold ``result``, an op's output of the same shape (every ``*_`` method).
-
-        A leaf that requires grad cannot change while gradients are recorded
-        (PyTorch's rule). In a graph, this tensor becomes the op's output and
-        the node keeps the tensor as it was (``replaced``); otherwise the
-        numbers are written into its array. Either way its version goes up.
-        """
-        if _grad_enabled and self.requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        if result.shape != self.shape:
-            raise ValueError(f"in-place result of shape {result.shape} does not fit the tensor's shape {self.shape}")
-        if result.dtype != self.dtype:
-            if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
-                raise TypeError(f"in-place result of dtype {result.dtype} can't be cast to the tensor's dtype "
-                                f"{self.dtype}")
-            result = result.to(self.dtype)
-        if result.grad_fn is not None:  # this tensor becomes the op's output; the old array stays intact
-            before = Tensor._wrap(self.data, self.grad_fn)
-            before.requires_grad, before._version = self.requires_grad, self._version
-            result.grad_fn.replaced = before
-            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
-        else:
-            if not self.data.flags.writeable:  # e.g. the view expand made
-                self.data = self.data.copy()
-            np.copyto(self.data, result.data)  # arrays sharing this memory see the change, as in PyTorch
-        self._version += 1
-        return self
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._inplace(SetItemBackward.apply(self, self._operand(value), index=_plain_index(index)))
 
     def __getitem__(self, index: Any) -> Tensor:
         return GetItemBackward.apply(self, index=_plain_index(index))

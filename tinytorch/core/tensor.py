@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from tinytorch.tensor_api import TensorAPI, extreme, maximum
+from tinytorch.tensor_api import TensorAPI, along, extreme, maximum
 
 
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -155,7 +155,7 @@ class Function:
 
         An input whose version went up was changed in place. If this node
         saved those very numbers: PyTorch's error. If the change was recorded
-        in the graph (``Tensor._inplace``), send the gradient to the tensor as
+        in the graph (``_inplace``), send the gradient to the tensor as
         it was, which that op's node kept in ``replaced``.
         """
         for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
@@ -499,30 +499,11 @@ class GetItemBackward(Function):
         return (grad,)
 
 
-def _along(index: np.ndarray, shape: tuple[int, ...], dim: int, name: str) -> tuple:
-    """The numpy index of the elements that ``index[i][j]`` names along ``dim`` (gather, scatter).
-
-    PyTorch's rules: an integer index with as many dims as the input, no
-    larger outside ``dim``, its values in ``[0, shape[dim])``.
-    """
-    if index.ndim != len(shape) or index.dtype.kind not in "iu":
-        raise ValueError(f"{name} needs an integer index with {len(shape)} dimensions like the input, "
-                         f"got dtype {index.dtype} and shape {index.shape}")
-    if any(n > m for d, (n, m) in enumerate(zip(index.shape, shape)) if d != dim):
-        raise ValueError(f"{name} index of shape {index.shape} is larger than the input {shape} outside dim {dim}")
-    if index.size and not (0 <= index.min() and index.max() < shape[dim]):
-        raise IndexError(f"{name} index out of range [0, {shape[dim]}) along dim {dim}: "
-                         f"min {index.min()}, max {index.max()}")
-    where = list(np.indices(index.shape, sparse=True))
-    where[dim] = index
-    return tuple(where)
-
-
 class GatherBackward(Function):
     """out[i][j] = a[i][index[i][j]] for dim=1 (torch.gather);  da = g added back at index."""
 
     def forward(self, a, index=None, dim=0):
-        where = _along(index, a.shape, dim, "gather")
+        where = along(index, a.shape, dim, "gather")
         self.saved = (a.shape, where)
         return a[where]
 
@@ -538,7 +519,7 @@ class ScatterBackward(Function):
     da = g with the written places zeroed, dsrc = g at those places."""
 
     def forward(self, a, src, index=None, dim=0):
-        where = _along(index, a.shape, dim, "scatter")
+        where = along(index, a.shape, dim, "scatter")
         if src.ndim and (src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape))):
             raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape {index.shape}")
         part = tuple(slice(0, n) for n in index.shape) if src.ndim else ()
@@ -666,22 +647,6 @@ class Tensor(TensorAPI):
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
-
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The shape (PyTorch's ``size()`` is a method), or the length of one dim."""
-        if dim is None:
-            return self.data.shape
-        if self.data.ndim == 0:
-            raise IndexError(f"size({dim}) of a 0-d tensor: it has no dimensions")
-        return self.data.shape[_one_dim(dim, self.data.ndim)]
-
-    def numel(self) -> int:
-        """The number of elements."""
-        return self.data.size
-
-    def dim(self) -> int:
-        """The number of dimensions (same as ``ndim``)."""
-        return self.data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -871,13 +836,6 @@ class Tensor(TensorAPI):
             shape = tuple(shape[0])
         return ReshapeBackward.apply(self, shape=shape)
 
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        """Swap two dimensions (``permute`` reorders all of them)."""
-        order = list(range(max(self.ndim, 1)))
-        a, b = _one_dim(dim0, self.ndim), _one_dim(dim1, self.ndim)
-        order[a], order[b] = order[b], order[a]
-        return TransposeBackward.apply(self, axes=tuple(order[:self.ndim]))
-
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
         """The dimensions in the order ``dims``: ``out.shape[i] = self.shape[dims[i]]``."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -888,51 +846,6 @@ class Tensor(TensorAPI):
     def T(self) -> Tensor:
         """All dimensions reversed (the matrix transpose for a 2-D tensor)."""
         return TransposeBackward.apply(self, axes=tuple(reversed(range(self.ndim))))
-
-    def gather(self, dim: int, index: Any) -> Tensor:
-        """``out[i][j] = self[i][index[i][j]]`` for ``dim=1`` (torch.gather); differentiable in self."""
-        return GatherBackward.apply(self, index=_raw(index), dim=_one_dim(dim, self.ndim))
-
-    def scatter(self, dim: int, index: Any, src: Any) -> Tensor:
-        """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter)."""
-        return ScatterBackward.apply(self, self._operand(src), index=_raw(index), dim=_one_dim(dim, self.ndim))
-
-    def where(self, condition: Any, other: Any) -> Tensor:
-        """``self`` where ``condition`` holds, else ``other`` (torch.Tensor.where)."""
-        return where(condition, self, self._operand(other))
-
-    # ---- in place: PyTorch's rules -----------------------------------------
-    def _inplace(self, result: Tensor) -> Tensor:
-        """Make this tensor hold ``result``, an op's output of the same shape (every ``*_`` method).
-
-        A leaf that requires grad cannot change while gradients are recorded
-        (PyTorch's rule). In a graph, this tensor becomes the op's output and
-        the node keeps the tensor as it was (``replaced``); otherwise the
-        numbers are written into its array. Either way its version goes up.
-        """
-        if _grad_enabled and self.requires_grad and self.grad_fn is None:
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        if result.shape != self.shape:
-            raise ValueError(f"in-place result of shape {result.shape} does not fit the tensor's shape {self.shape}")
-        if result.dtype != self.dtype:
-            if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
-                raise TypeError(f"in-place result of dtype {result.dtype} can't be cast to the tensor's dtype "
-                                f"{self.dtype}")
-            result = result.to(self.dtype)
-        if result.grad_fn is not None:  # this tensor becomes the op's output; the old array stays intact
-            before = Tensor._wrap(self.data, self.grad_fn)
-            before.requires_grad, before._version = self.requires_grad, self._version
-            result.grad_fn.replaced = before
-            self.data, self.grad_fn, self.requires_grad = result.data, result.grad_fn, True
-        else:
-            if not self.data.flags.writeable:  # e.g. the view expand made
-                self.data = self.data.copy()
-            np.copyto(self.data, result.data)  # arrays sharing this memory see the change, as in PyTorch
-        self._version += 1
-        return self
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._inplace(SetItemBackward.apply(self, self._operand(value), index=_plain_index(index)))
 
     def __getitem__(self, index: Any) -> Tensor:
         return GetItemBackward.apply(self, index=_plain_index(index))
