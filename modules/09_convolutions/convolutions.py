@@ -155,12 +155,13 @@ for k, (i, j) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
     d = 0.06 * (k + 1)
     left.add_patch(plt.Rectangle((j - 0.5 + d, i - 0.5 + d), 3 - 2 * d, 3 - 2 * d, fill=False, lw=2,
                                  edgecolor=_colours[k], label=f"window (i={i}, j={j}) -> row {k}"))
-left.set(title="input x (4x4) and its 3x3 windows", xlabel="column (pixel)", ylabel="row (pixel)")
+left.set(title="input x (4x4) and its 3x3 windows", xlabel="column (pixel)", ylabel="row (pixel)",
+         xticks=range(4), yticks=range(4))
 right.imshow(np.zeros(_rows.shape), cmap="Greys", aspect="auto")
 for (k, t), v in np.ndenumerate(_rows):
     right.text(t, k, str(v), ha="center", va="center", color=_colours[k])
 right.set(title="cols: one row per window (output pixel)", xlabel="tap (p, q), column 3 p + q",
-          ylabel="row k = output pixel (i, j)")
+          ylabel="row k = output pixel (i, j)", xticks=range(9), yticks=range(4))
 fig.legend(loc="lower center", ncol=4, fontsize=8)
 plt.tight_layout(rect=(0, 0.1, 1, 1))
 plt.show()
