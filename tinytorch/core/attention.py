@@ -100,6 +100,8 @@ def attention_bias(attn_mask: Any, is_causal: bool, length: int, source_length: 
         return np.where(allowed, 0.0, -np.inf).astype(dtype)
     if mask.dtype.kind != "f":
         raise TypeError(f"attn_mask must be boolean or floating, got dtype {mask.dtype}")
+    if np.isnan(mask).any() or (mask == np.inf).any():
+        raise ValueError("a float attn_mask must not contain NaN or +inf (use -inf to mask a key out)")
     return mask.astype(dtype, copy=False)
 
 
