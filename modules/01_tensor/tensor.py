@@ -264,8 +264,10 @@ class Function:
         in the graph (``_inplace``), send the gradient to the tensor as
         it was, which that op's node kept in ``replaced``.
         """
-        for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
-            if t._version == version:
+        versions = self.versions
+        for i, t in enumerate(self.inputs):
+            version = versions[i]
+            if t._version == version:  # the usual case: nothing changed in place
                 continue
             saved = self.saved if isinstance(self.saved, tuple) else (self.saved,)
             if any(item is t.data for item in saved):
@@ -296,6 +298,7 @@ class Function:
 # | mul | a * b | g * b, g * a |
 # | neg | -a | -g |
 # | pow | a ** p | g * p * a ** (p - 1) |
+# | pow, tensor exponent | a ** b | g * b * a ** (b - 1), g * out * ln a |
 # | exp | e ** a | g * out |
 # | log | ln a | g / a |
 # | matmul | a @ b | g @ b.T, a.T @ g |
@@ -304,6 +307,12 @@ class Function:
 # Worked example of the product rule: `a = 3, b = 4, out = a * b = 12`. If
 # `L = 2 * out`, then `g = dL/d out = 2`, `dL/da = g * b = 8`,
 # `dL/db = g * a = 6`.
+#
+# A tensor exponent gets its own rule (`PowTensorBackward`) rather than
+# `exp(b ln a)`: `(-2) ** 3 = -8` and `0 ** 0 = 1`, where `ln a` is nan or
+# -inf. True division of integers gives floats, as in PyTorch (`3 / 2 =
+# 1.5`): the integer side is converted first, since `2 ** -1` has no
+# integer answer.
 
 # %%
 #| export

@@ -158,8 +158,10 @@ class Function:
         in the graph (``_inplace``), send the gradient to the tensor as
         it was, which that op's node kept in ``replaced``.
         """
-        for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
-            if t._version == version:
+        versions = self.versions
+        for i, t in enumerate(self.inputs):
+            version = versions[i]
+            if t._version == version:  # the usual case: nothing changed in place
                 continue
             saved = self.saved if isinstance(self.saved, tuple) else (self.saved,)
             if any(item is t.data for item in saved):
