@@ -516,33 +516,6 @@ class GatherBackward(Function):
         return (grad,)
 
 
-class ScatterBackward(Function):
-    """out = a with out[i][index[i][j]] = src[i][j] for dim=1 (torch.scatter);
-    da = g with the written places zeroed, dsrc = g at those places."""
-
-    def forward(self, a, src, index=None, dim=0):
-        where = along(index, a.shape, dim, "scatter")
-        if src.ndim and (src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape))):
-            raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape {index.shape}")
-        part = tuple(slice(0, n) for n in index.shape) if src.ndim else ()
-        out = a.copy()
-        out[where] = src[part]
-        self.saved = (where, part, src.shape)
-        return out
-
-    def backward(self, grad_output):
-        where, part, src_shape = self.saved
-        needs_a, needs_src = self.needs_input_grad
-        grad_a = grad_src = None
-        if needs_a:
-            grad_a = grad_output.copy()
-            grad_a[where] = 0
-        if needs_src:
-            grad_src = np.zeros(src_shape, dtype=grad_output.dtype)
-            grad_src[part] = grad_output[where] if part else grad_output[where].sum()
-        return grad_a, grad_src
-
-
 class SetItemBackward(Function):
     """out = a with out[index] = v (``a[index] = v``, computed on a copy);
     da = g with g[index] zeroed, dv = g[index]."""
