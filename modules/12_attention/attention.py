@@ -619,10 +619,12 @@ try:
 except ImportError:  # the figure is optional
     plt = None
 if plt is not None:
-    _fig, _axes = plt.subplots(1, 2, figsize=(9, 4))
+    _fig, _axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    _top = max(_plain.max(), _causal_w.max())
     for _ax, _w, _title in ((_axes[0], _plain, "no mask"), (_axes[1], _causal_w, "is_causal=True")):
-        _image = _ax.imshow(_w, cmap="viridis", vmin=0, vmax=_plain.max())
-        _ax.set(title=f"Attention weights P[i, j], {_title}", xlabel="key position j", ylabel="query position i")
+        _image = _ax.imshow(_w, cmap="viridis", vmin=0, vmax=_top)
+        _ax.set(title=_title, xlabel="key position j", ylabel="query position i")
+    _fig.suptitle("Attention weights P[i, j] of positional queries and keys")
     _fig.colorbar(_image, ax=_axes, label="weight (each row sums to 1)")
     plt.show()
 print("row 5, causal:", np.round(_causal_w[5, :8], 3))
