@@ -133,6 +133,8 @@ def test_sdpa_bad_input_names_shapes():
         scaled_dot_product_attention(q, k, Tensor(np.ones((2, 5, 3), dtype=np.float32)))
     with pytest.raises(TypeError, match="boolean or floating"):
         scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 5), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"NaN or \+inf"):
+        scaled_dot_product_attention(q, k, v, attn_mask=np.full((4, 5), np.nan))
 
 
 # ---------------------------------------------------------------- MultiheadAttention

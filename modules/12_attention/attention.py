@@ -117,7 +117,8 @@ def masked_softmax(scores: np.ndarray) -> np.ndarray:
     ### BEGIN SOLUTION
     top = scores.max(axis=-1, keepdims=True)
     top[top == -np.inf] = 0.0  # a fully masked row: exp(-inf - 0) = 0 everywhere
-    weights = np.exp(scores - top)
+    weights = scores - top
+    np.exp(weights, out=weights)  # in place: one buffer for the whole softmax
     total = weights.sum(axis=-1, keepdims=True)
     total[total == 0] = 1.0
     weights /= total
@@ -183,7 +184,10 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndar
     scores = q @ _t(k)
     scores *= scale  # in place: the product is a fresh array
     if bias is not None:
-        scores = scores + bias  # not in place: bias may broadcast scores to a larger shape
+        if np.broadcast_shapes(scores.shape, bias.shape) == scores.shape:
+            scores += bias
+        else:  # bias has more batch dimensions than q and k: the sum is larger than scores
+            scores = scores + bias
     weights = masked_softmax(scores)
     return weights @ v, weights
     ### END SOLUTION
@@ -291,6 +295,8 @@ def attention_bias(attn_mask: Any, is_causal: bool, length: int, source_length: 
         return np.where(allowed, 0.0, -np.inf).astype(dtype)
     if mask.dtype.kind != "f":
         raise TypeError(f"attn_mask must be boolean or floating, got dtype {mask.dtype}")
+    if np.isnan(mask).any() or (mask == np.inf).any():
+        raise ValueError("a float attn_mask must not contain NaN or +inf (use -inf to mask a key out)")
     return mask.astype(dtype, copy=False)
 
 
