@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tito_cli import CommandError, package_env
-from tito_cli.export import ExportError, atomic_write, render
+from tito_cli.export import ExportError, atomic_write, companion_texts, render
 from tito_cli.manifest import MILESTONES, MODULES, Module, find_module
 from tito_cli.scaffold import TASK_PATTERN, has_solutions, scaffold
 
@@ -123,7 +123,7 @@ def start(root: Path, module: Module, force: bool) -> int:
                            f"`tito module start {module.number} --force` replaces them, keeping a backup in .tito/backups/")
     try:
         student_text = scaffold(reference, module.source.as_posix())
-        render(module, student_text)  # the scaffold must still export
+        render(module, student_text, companion_texts(root, module))  # the scaffold must still export
     except (ValueError, ExportError) as error:
         raise CommandError(f"cannot build the scaffold: {error}") from None
     backups = [workspace.backup(module, path) for path in (source, notebook) if path.exists()]
@@ -212,7 +212,7 @@ def _import_error(root: Path, module: Module) -> str | None:
 def complete(root: Path, module: Module) -> int:
     text, origin = student_source(root, module)
     try:
-        generated = render(module, text)
+        generated = render(module, text, companion_texts(root, module))
     except ExportError as error:
         raise CommandError(f"{error}; nothing was exported, fix the cell and run `tito module complete "
                            f"{module.number}` again") from None
@@ -280,7 +280,8 @@ def status(root: Path) -> int:
         try:
             text, _ = student_source(root, module)
             target = root / module.target_path
-            exported = "yes" if target.exists() and target.read_text(encoding="utf-8") == render(module, text) else "no"
+            generated = render(module, text, companion_texts(root, module))
+            exported = "yes" if target.exists() and target.read_text(encoding="utf-8") == generated else "no"
         except (CommandError, ExportError):
             exported = "no (source does not parse)"
         if "passed" in record:
