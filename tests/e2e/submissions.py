@@ -32,7 +32,7 @@ def _replace_in(notebook, grade_id, old, new):
 
 def partly_wrong(release, source):
     """MSE reduces with the sum instead of the requested reduction: the MSE test fails."""
-    return _replace_in(correct(release, source), "mse_loss", "return _reduce(residual * residual, reduction)",
+    return _replace_in(correct(release, source), "mse_loss", "return _reduce(residual * residual, reduction, w)",
                        "return (residual * residual).sum()")
 
 
@@ -40,7 +40,7 @@ def hard_coded(release, source):
     """The triplet loss returns the numbers the visible test expects: hidden tests catch it."""
     notebook = correct(release, source)
     cell = _by_id(notebook)["triplet_margin_loss"]
-    start = cell.source.index("    d_pos = _pairwise_distance")
+    start = cell.source.index("    d_pos = _distance")
     end = cell.source.index("    ### END SOLUTION")
     cell.source = cell.source[:start] + "    return Tensor([0.0, 2.0])\n" + cell.source[end:]
     return notebook
@@ -53,8 +53,8 @@ def syntax_error(release, source):
 
 def infinite_loop(release, source):
     """The focal loss cell never finishes: the cell times out, the rest is graded."""
-    return _replace_in(correct(release, source), "focal_loss", "log_pt = GatherBackward",
-                       "while True:\n        pass\n    log_pt = GatherBackward")
+    return _replace_in(correct(release, source), "focal_loss", "log_pt = -cross_entropy",
+                       "while True:\n        pass\n    log_pt = -cross_entropy")
 
 
 def edited_test(release, source):
