@@ -121,9 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     q = gsub.add_parser("generate", help="build the student release of module NN (or --all)")
     q.add_argument("module", nargs="?", metavar="NN")
     q.add_argument("--all", action="store_true")
-    q = gsub.add_parser("autograde", help="grade every submission of module NN")
-    q.add_argument("module", metavar="NN")
-    q.add_argument("--timeout", type=int, default=60, help="seconds a cell may run (default: 60)")
+    q = gsub.add_parser("autograde", help="grade every submission of module NN, each in a sandbox")
+    from tito_cli.grading import add_autograde_arguments
+
+    add_autograde_arguments(q)
     q = gsub.add_parser("report", help="a table of each student's score for module NN, and a CSV")
     q.add_argument("module", metavar="NN")
     q.add_argument("--csv", default=None, help="where to write the CSV (default: COURSE/grades_NN.csv)")

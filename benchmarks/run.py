@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import bench_conv
 import bench_cross_entropy
 import bench_training_step
 from common import load_torch, machine, write_json
@@ -85,12 +86,29 @@ def main() -> int:
                       f"{row['peak_buffers']['numpy']:.2f} / {row['peak_buffers']['tinytorch']:.2f}")
     console.print(table)
 
+    conv = bench_conv.run(rounds=4 if args.quick else 40)
+    table = Table(title="Milestone 04 CNN training step (conv, ReLU, max-pool x2, Linear, CE, backward, Adam), 1 thread")
+    for column in ["batch", *[f"{n} ms" for n in names if n != "numpy"], "tinytorch / pytorch", "target",
+                   "im2col buffers (conv1, conv2)"]:
+        table.add_column(column, justify="right")
+    for row in conv["training_step"]:
+        table.add_row(str(row["batch"]), *[f"{row['ms'][n]:.3f}" for n in names if n != "numpy"],
+                      f"{row['ratio']:.2f}x" if "ratio" in row else "-", "<= 1.0x",
+                      " + ".join(f"{b / 1024:.0f} KiB" for b in row["im2col_bytes"]))
+    console.print(table)
+    cifar = conv["cifar_layer"]
+    console.print(f"CIFAR-sized conv 3->16->32 on (64, 3, 32, 32), forward + backward: "
+                  + ", ".join(f"{n} {ms:.1f} ms" for n, ms in cifar["ms"].items())
+                  + (f", ratio {cifar['ratio']:.2f}x (no target)" if "ratio" in cifar else "")
+                  + f"; im2col buffers {' + '.join(f'{b / 2 ** 20:.1f} MiB' for b in cifar['im2col_bytes'])}"
+                  f" for a {cifar['input_bytes'] / 2 ** 20:.2f} MiB input")
+
     imports = import_times(3 if args.quick else 7)
     milestone = milestone_time()
     console.print("import times: " + ", ".join(f"{k}: {v:.3f} s" for k, v in imports.items()))
     console.print(f"milestone 03: {milestone['training_s']:.2f} s training, {milestone['wall_s']:.2f} s wall, "
                   f"{milestone['result']}")
-    write_json(Path(args.json), {"machine": machine(), "training_step": steps, "cross_entropy": ce,
+    write_json(Path(args.json), {"machine": machine(), "training_step": steps, "cross_entropy": ce, "conv": conv,
                                  "import_s": imports, "milestone_03": milestone,
                                  "torch": getattr(torch, "__version__", None)})
     console.print(f"results written to {args.json}")

@@ -16,6 +16,8 @@ def assert_parity(tt_fn: Callable, torch_fn: Callable, arrays: Sequence, torch, 
     Compares the outputs, then back-propagates the same random upstream
     gradient through both and compares the gradient of every input marked in
     ``grad`` (default: every floating input). Non-array arguments are passed as is.
+    The upstream gradient is read-only, so a rule that writes into its
+    ``grad_output`` fails here (see ``Function``'s docstring).
     """
     arrays = [np.asarray(a) if isinstance(a, (np.ndarray, list)) else a for a in arrays]
     if grad is None:
@@ -30,6 +32,7 @@ def assert_parity(tt_fn: Callable, torch_fn: Callable, arrays: Sequence, torch, 
     if not any(grad):
         return
     upstream = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    upstream.setflags(write=False)  # the contract of a rule: never write into grad_output
     out.backward(upstream)
     expected.backward(torch.tensor(upstream))
     for i, (t, e, g) in enumerate(zip(ours, theirs, grad)):

@@ -196,8 +196,8 @@ def test_bad_shapes_and_axes():
         x.sum(axis=5)
     with pytest.raises(IndexError, match=r"shape \(2, 3\)"):
         x[7]
-    with pytest.raises(TypeError, match="number exponent"):
-        x ** Tensor([2.0])
+    with pytest.raises(TypeError, match=r"exponent for Tensor \*\*: str 'a'"):
+        x ** "a"
     with pytest.raises(ValueError, match="clip needs"):
         x.clip()
 

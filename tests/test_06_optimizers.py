@@ -76,18 +76,18 @@ def test_bad_optimizer_arguments():
     p = Tensor([1.0], requires_grad=True)
     with pytest.raises(ValueError, match="empty parameter list"):
         SGD([], lr=0.1)
-    with pytest.raises(ValueError, match="lr must be non-negative, got -1"):
+    with pytest.raises(ValueError, match=r"lr must be non-negative \(and finite\), got -1"):
         SGD([p], lr=-1)
     with pytest.raises(ValueError, match="nesterov needs momentum"):
         SGD([p], lr=0.1, nesterov=True)
-    with pytest.raises(ValueError, match=r"betas must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"betas\[1\] must be in \[0, 1\), got 1.0"):
         Adam([p], betas=(0.9, 1.0))
     with pytest.raises(TypeError, match="parameter 0 is a list"):
         Adam([[1.0]])
     with pytest.raises(TypeError, match="int64"):
         Adam([Tensor(np.array([1, 2]))])
     with pytest.raises(ValueError, match="state has 2 parameters"):
-        Adam([p]).load_state_dict({"defaults": {}, "state": [{}, {}]})
+        Adam([p]).load_state_dict({"defaults": Adam([p]).defaults, "state": [{}, {}]})
 
 
 def test_adamw_defaults_match_pytorch():

@@ -58,6 +58,15 @@ def _kernel() -> str:
     return "python3 kernel found"
 
 
+def _sandbox() -> str:
+    from tito_cli import sandbox
+
+    try:
+        return f"bubblewrap works ({sandbox.check()})"
+    except RuntimeError as error:
+        raise RuntimeError(f"{error} (instructors: `tito nbgrader autograde` needs it)") from None
+
+
 def _dataset() -> str:
     from tinytorch.datasets import load_digits
 
@@ -80,6 +89,7 @@ def run(root: Path) -> int:
         ("Jupyter kernel", _kernel),
         ("matplotlib", _version("matplotlib", 'pip install -e ".[dev]" (needed for figures and --plot)')),
         ("bundled dataset", _dataset),
+        ("autograde sandbox", _sandbox),
     ]
     failures = 0
     for name, check in checks:

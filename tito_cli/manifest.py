@@ -66,6 +66,12 @@ MODULES: tuple[Module, ...] = (
     Module("06", "optimizers", "tinytorch.core.optimizers", ("Optimizer", "SGD", "Adam", "AdamW")),
     Module("07", "training", "tinytorch.core.training", ("Trainer",)),
     Module("08", "dataloader", "tinytorch.data.loader", ("Dataset", "TensorDataset", "DataLoader")),
+    Module("09", "convolutions", "tinytorch.core.spatial",
+           ("Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "conv2d", "max_pool2d", "avg_pool2d")),
+    Module("10", "tokenization", "tinytorch.text.tokenization", ("CharTokenizer", "BPETokenizer")),
+    Module("11", "embeddings", "tinytorch.core.embeddings",
+           ("Embedding", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding")),
+    Module("12", "attention", "tinytorch.core.attention", ("scaled_dot_product_attention", "MultiheadAttention")),
 )
 
 MILESTONES: tuple[Milestone, ...] = (
@@ -75,6 +81,9 @@ MILESTONES: tuple[Milestone, ...] = (
               "Minsky and Papert's XOR: one layer fails, a hidden layer solves it."),
     Milestone("03", "mlp_digits", 1986, "milestones/03_mlp_digits.py", ("01", "02", "03", "04", "05", "06", "07", "08"),
               "Backpropagation trains an MLP on 8x8 handwritten digits to >= 97% test accuracy."),
+    Milestone("04", "cnn_digits", 1998, "milestones/04_cnn_digits.py",
+              ("01", "02", "03", "04", "05", "06", "07", "08", "09"),
+              "LeNet's convolutions and pooling beat the MLP on the same digits: >= 98% test accuracy."),
 )
 
 

@@ -36,9 +36,11 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 import numpy as np
+
+from tinytorch.tensor_api import TensorAPI, along, extreme, maximum
 
 # %% [markdown]
 # ## 1. From Python data to arrays
@@ -64,25 +66,52 @@ import numpy as np
 def as_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert ``data`` to a numpy array following the dtype rules above.
 
-    ``dtype``, when given, wins. Objects that are
-    not numbers (strings, ragged lists) raise ``TypeError`` naming what came in.
+    ``dtype``, when given, wins. Objects that are not numbers (None, strings,
+    bytes, ragged lists) raise ``TypeError`` naming what came in: numpy would
+    otherwise read ``None`` as nan and ``"3.5"`` as 3.5.
     """
-    # TODO (task 1.1): numpy arrays and numpy scalars keep their dtype,
-    # everything else becomes float32; then reject non-numeric results.
+    # TODO (task 1.1): let np.asarray infer the dtype first (so that None,
+    # strings and bytes are caught: object, 'U' and 'S' dtypes raise
+    # TypeError; an object array of numbers is checked with _check_numbers);
+    # numpy arrays and numpy scalars keep their dtype, everything else
+    # becomes float32; a given dtype wins.
     ### BEGIN SOLUTION
-    if dtype is not None:
-        array = np.asarray(data, dtype=dtype)
-    elif isinstance(data, (np.ndarray, np.generic)):
+    from_numpy = isinstance(data, (np.ndarray, np.generic))
+    try:
+        # Infer first, convert after: asking numpy for float32 directly
+        # would turn None into nan and "3.5" into 3.5.
         array = np.asarray(data)
-    else:
-        try:
-            array = np.asarray(data, dtype=np.float32)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"cannot make a Tensor from {type(data).__name__} {data!r:.60}: {error}") from None
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"cannot make a Tensor from an array of dtype {array.dtype}; expected numbers")
-    return array
+    except (TypeError, ValueError) as error:  # ragged nested lists
+        raise TypeError(f"cannot make a Tensor from {_describe(data)}: {error}") from None
+    if array.dtype == object:  # a mix: accepted only if every element is a number
+        _check_numbers(data, array)
+        from_numpy = False
+    elif array.dtype.kind not in "fiub":
+        raise TypeError(f"cannot make a Tensor from {_describe(data)} (numpy dtype {array.dtype}); "
+                        "expected numbers")
+    if dtype is not None:
+        return array.astype(dtype, copy=False)
+    return array if from_numpy else array.astype(np.float32)
     ### END SOLUTION
+
+
+def _describe(value: Any) -> str:
+    """A short description of what came in, for error messages: ``str '3.5'``, ``None``."""
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"numpy.ndarray of shape {value.shape}, dtype {value.dtype}"
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _check_numbers(data: Any, array: np.ndarray) -> None:
+    """An object array is fine only if every element is a real number (a huge Python int, say)."""
+    for index, value in np.ndenumerate(array):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (int, float, np.number)):
+            where = f": element {index} is {_describe(value)}" if array.ndim else ""
+            raise TypeError(f"cannot make a Tensor from {_describe(data)}{where}; expected a number, "
+                            "a (nested) list of numbers or a numpy array")
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_as_array", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -156,13 +185,39 @@ def set_grad_enabled(mode: bool) -> None:
 _sequence_numbers = itertools.count()  # 0, 1, 2, ...: the order in which nodes are recorded
 
 
+class _Freed:
+    """The marker ``node.saved`` holds once backward() has released the node."""
+
+    def __repr__(self) -> str:
+        return "FREED"
+
+
+FREED = _Freed()  # distinct from () and None, which a rule may save to mean "nothing needed"
+
+
 class Function:
     """A graph node: one operation's forward rule and its backward rule.
 
     Subclasses implement ``forward(*arrays, **options) -> array`` and
     ``backward(grad_output) -> tuple`` (one gradient per input, ``None`` for
-    an input that needs none). ``saved`` holds what backward needs; the engine
-    sets it to ``None`` after use so the buffers are freed.
+    an input that needs none). ``saved`` holds what backward needs.
+
+    The contract of a rule (the engine and the tests rely on it):
+
+    * ``forward`` may keep references to its input arrays, never modify them.
+    * ``backward`` never writes into ``grad_output``: the same array may be
+      the gradient of another node's input, or the caller's (read-only)
+      ``gradient``. Compute new arrays (``grad_output * b``), not ``*=``.
+    * ``backward`` never returns an array it keeps (``self.saved`` or a
+      cached buffer): a leaf may store the returned array as its ``.grad``
+      and add into it later. Returning ``grad_output`` itself is allowed.
+    * Each gradient has its input's shape, or a shape that broadcasts to it
+      (the engine sums the broadcast axes); anything else is an error that
+      names the node.
+
+    After backward() the engine drops ``inputs`` and sets ``saved`` to
+    ``FREED`` (unless ``retain_graph=True``), so the graph's memory is
+    returned while the result is still referenced.
     """
 
     # Class-level defaults instead of an __init__: a node is created for every
@@ -170,6 +225,8 @@ class Function:
     inputs: tuple[Tensor, ...] = ()
     saved: Any = ()
     needs_input_grad: tuple[bool, ...] = ()
+    versions: tuple[int, ...] = ()  # the inputs' version counters when the node was recorded
+    replaced: Tensor | None = None  # an in-place op's node: the tensor as it was before (Tensor._inplace)
     sequence_nr: int = -1  # set when the node is recorded
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
@@ -181,6 +238,10 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run the forward rule on ``inputs`` and record the node if a gradient is needed."""
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"{cls.__name__} got {_describe(t)} as input {i}; expected a Tensor "
+                                f"(wrap data with Tensor(...))")
         node = cls()
         data = node.forward(*[t.data for t in inputs], **options)
         if type(data) is not np.ndarray:  # numpy reductions return scalars
@@ -190,9 +251,33 @@ class Function:
             if True in needs:
                 node.inputs = inputs
                 node.needs_input_grad = needs
+                node.versions = tuple([t._version for t in inputs])
                 node.sequence_nr = next(_sequence_numbers)
                 return Tensor._wrap(data, node)
         return Tensor._wrap(data)
+
+    def check_versions(self) -> None:
+        """PyTorch's in-place check, run by the engine before ``backward``.
+
+        An input whose version went up was changed in place. If this node
+        saved those very numbers: PyTorch's error. If the change was recorded
+        in the graph (``_inplace``), send the gradient to the tensor as
+        it was, which that op's node kept in ``replaced``.
+        """
+        for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
+            if t._version == version:
+                continue
+            saved = self.saved if isinstance(self.saved, tuple) else (self.saved,)
+            if any(item is t.data for item in saved):
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.dtype} tensor of shape {tuple(t.shape)}], which is input {i} of "
+                    f"{type(self).__name__}, is at version {t._version}; expected version {version} instead.")
+            past = t
+            while past._version != version and past.grad_fn is not None and past.grad_fn.replaced is not None:
+                past = past.grad_fn.replaced
+            if past is not t:
+                self.inputs = self.inputs[:i] + (past,) + self.inputs[i + 1:]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -291,6 +376,32 @@ class PowBackward(Function):
     def backward(self, grad_output):
         a, exponent = self.saved
         return (grad_output * exponent * a ** (exponent - 1),)
+
+
+class PowTensorBackward(Function):
+    """out = a ** b for a tensor exponent b;  da = g * b * a ** (b - 1), db = g * out * ln(a).
+
+    Its own rule, not exp(b ln a): that would give nan for a negative base
+    ((-2) ** 3 = -8) and for 0 ** 0 = 1. As in PyTorch, da is 0 where b = 0
+    and db is 0 where a = 0 and b >= 0 (the limit of out * ln a).
+    """
+
+    def forward(self, a, b):
+        with np.errstate(invalid="ignore", divide="ignore"):  # nan / inf where PyTorch gives them too
+            out = a ** b
+        self.saved = (a, b, out)
+        return out
+
+    def backward(self, grad_output):
+        a, b, out = self.saved
+        needs_a, needs_b = self.needs_input_grad
+        grad_a = grad_b = None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if needs_a:
+                grad_a = np.where(b == 0, 0, grad_output * b * a ** (b - 1))
+            if needs_b:
+                grad_b = grad_output * np.where((a == 0) & (b >= 0), 0, out * np.log(a))
+        return grad_a, grad_b
 
 
 class ExpBackward(Function):
@@ -397,26 +508,43 @@ class MatmulBackward(Function):
 
     def backward(self, grad_output: np.ndarray):
         a, b = self.saved
-        needs_a, needs_b = self.needs_input_grad
-        # 1-D operands: lift to matrices so one formula serves every case.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g = grad_output
-        if b.ndim == 1:
-            g = g[..., None]
-        if a.ndim == 1:
-            g = g[..., None, :]
-        # TODO (task 1.3): grad_a = g @ b2^T and grad_b = a2^T @ g, using
-        # swapaxes(-1, -2) for the transpose; None where not needed.
-        ### BEGIN SOLUTION
-        grad_a = g @ b2.swapaxes(-1, -2) if needs_a else None
-        grad_b = a2.swapaxes(-1, -2) @ g if needs_b else None
-        ### END SOLUTION
-        if grad_a is not None and a.ndim == 1:
-            grad_a = grad_a.reshape(-1, a.shape[0]).sum(axis=0)
-        if grad_b is not None and b.ndim == 1:
-            grad_b = grad_b.reshape(-1, b.shape[0]).sum(axis=0)
-        return grad_a, grad_b
+        return matmul_backward(a, b, grad_output, *self.needs_input_grad)
+
+
+def matmul_backward(a: np.ndarray, b: np.ndarray, grad_output: np.ndarray, needs_a: bool = True,
+                    needs_b: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(dL/da, dL/db) for out = a @ b and g = dL/d(out); ``None`` where not needed.
+
+    Shared by ``MatmulBackward`` and module 03's fused ``LinearBackward``. A
+    1-D ``a`` (k,) is a row (1, k), a 1-D ``b`` (k,) a column (k, 1), and
+    each gradient comes back in its operand's own shape.
+    """
+    # 1-D operands: lift to matrices so one formula serves every case.
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g = grad_output
+    if b.ndim == 1:
+        g = g[..., None]
+    if a.ndim == 1:
+        g = g[..., None, :]
+    rows = b2.ndim == 2 and a2.ndim > 2
+    if rows:
+        # One matrix b for every row of a (a Linear layer on (B, T, in)):
+        # treat the rows as one (B*T, k) matrix, so dL/db is one product.
+        a2, g = a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1])
+    # TODO (task 1.3): grad_a = g @ b2^T and grad_b = a2^T @ g, using
+    # swapaxes(-1, -2) for the transpose; None where not needed.
+    ### BEGIN SOLUTION
+    grad_a = g @ b2.swapaxes(-1, -2) if needs_a else None
+    grad_b = a2.swapaxes(-1, -2) @ g if needs_b else None
+    ### END SOLUTION
+    if grad_a is not None and a.ndim == 1:  # undo the row lift, summing any batch axes
+        grad_a = grad_a.reshape(-1, a.shape[0]).sum(axis=0)
+    elif grad_a is not None and rows:
+        grad_a = grad_a.reshape(a.shape)
+    if grad_b is not None and b.ndim == 1:  # undo the column lift
+        grad_b = grad_b.reshape(-1, b.shape[0]).sum(axis=0)
+    return grad_a, grad_b
 
 
 # %% nbgrader={"grade": true, "grade_id": "test_matmul_backward", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -448,20 +576,16 @@ assert _ga is None and _gb.shape == (3, 4)
 # ties share it equally (PyTorch's `amax` rule), so the gradient still sums
 # to `g`.
 #
-# Reductions take PyTorch's arguments, `sum(dim, keepdim)`; numpy's names
-# `axis`/`keepdims` are accepted as aliases (PyTorch accepts them too).
-# `dim=None` or `()` reduces everything; a repeated or non-integer dim is an
-# error. `max(dim)` returns the pair `(values, indices)`, and its gradient
-# goes to the one element at `indices` (it is a `gather`, below); `amax(dim)`
-# is the plain reduction with the shared-ties rule; `max(other)` is the
-# elementwise maximum. The mean of no elements is NaN, as in PyTorch.
+# Reductions take PyTorch's `sum(dim, keepdim)` (numpy's `axis`/`keepdims`
+# are aliases); `dim=None` or `()` reduces all, a repeated or non-integer dim
+# is an error, and the mean of nothing is NaN. `max(dim)` returns
+# `(values, indices)` and its gradient goes to `indices` (a `gather`);
+# `amax(dim)` shares it among ties; `max(other)` is elementwise.
 #
 # `reshape`, `permute`, `gather` and indexing move numbers without changing
-# them: their backward moves the gradient back the same way. `permute(dims)`
-# reorders all dimensions; `transpose(d0, d1)` swaps two (both PyTorch's
-# meaning: `transpose(0, 1)` of a matrix is its transpose); `view`,
-# `unsqueeze`, `squeeze` and `flatten` are reshapes. Indexing or gathering
-# with an integer array may pick one element twice (`x[[0, 0]]`):
+# them; their backward moves the gradient back. `transpose(d0, d1)` swaps two
+# dims, `permute(dims)` reorders all (PyTorch's meaning). Indexing with an
+# integer array may pick an element twice (`x[[0, 0]]`):
 # `np.add.at` adds both contributions instead of keeping only the last.
 
 # %% nbgrader={"grade": false, "grade_id": "sum_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -589,33 +713,6 @@ class TransposeBackward(Function):
         return (grad_output.transpose(np.argsort(self.saved)),)
 
 
-class GatherBackward(Function):
-    """out[i][j] = a[i][index[i][j]] along ``dim`` (torch.gather);  da = g added back at index."""
-
-    def forward(self, a, index=None, dim=0):
-        if index.ndim != a.ndim or index.dtype.kind not in "iu":
-            raise ValueError(f"gather needs an integer index with {a.ndim} dimensions like the input, "
-                             f"got dtype {index.dtype} and shape {index.shape}")
-        if index.size and not (0 <= index.min() and index.max() < a.shape[dim]):
-            raise IndexError(f"gather index out of range [0, {a.shape[dim]}) along dim {dim}: "
-                             f"min {index.min()}, max {index.max()}")
-        if any(n > m for d, (n, m) in enumerate(zip(index.shape, a.shape)) if d != dim):
-            raise ValueError(f"gather index of shape {index.shape} is larger than the input {a.shape} "
-                             f"outside dim {dim}")
-        self.saved = (a.shape, index, dim)
-        # PyTorch reads only the first index.shape[d] entries of the other dims
-        a = a[tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index.shape))]
-        return np.take_along_axis(a, index, axis=dim)
-
-    def backward(self, grad_output):
-        shape, index, dim = self.saved
-        grad = np.zeros(shape, dtype=grad_output.dtype)
-        where = list(np.indices(index.shape, sparse=True))
-        where[dim] = index
-        np.add.at(grad, tuple(where), grad_output)  # an index named twice gets both gradients
-        return (grad,)
-
-
 def _has_array_index(index: Any) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, (list, np.ndarray)) for p in parts)
@@ -642,7 +739,139 @@ class GetItemBackward(Function):
 
 
 # %% [markdown]
-# ## 6. The Tensor class
+# ## 6. Primitives PyTorch code relies on
+#
+# | op (PyTorch name) | forward | backward |
+# |----|---------|----------|
+# | `gather(dim, index)` | `out[i][j] = a[i][index[i][j]]` (dim 1) | g added back at `index` |
+# | `scatter(dim, index, src)` | `a` with `src` written at `index` | g zeroed there; src gets g there |
+# | `a[index] = v` | `a` with `v` written at `index` | g zeroed there; v gets `g[index]` |
+# | `expand(*sizes)` | a broadcast view, no copy | the engine's unbroadcast |
+# | `torch.cat(tensors, dim)` | `np.concatenate` | each input gets its slice of g |
+# | `to(dtype)` | a copy in another dtype | g converted back |
+#
+# Example: `gather` of `a = [[1, 2], [3, 4]]` with `index = [[1, 1], [0, 1]]`
+# along dim 1 is `[[2, 2], [3, 4]]`; with `g` all ones, `a.grad` is
+# `[[0, 2], [1, 1]]` (`a[0][1]` was read twice).
+#
+# **In place** (`x += y`, `x[0] = 5`, `x.zero_()`), PyTorch's two rules: a
+# leaf that requires grad may change only inside `no_grad()` (as an
+# optimizer does); and each tensor counts its in-place changes in
+# `_version`, a node records its inputs' versions, and `check_versions`
+# (run by the engine before each rule) refuses numbers changed after it
+# saved them. Inside a graph the changed tensor becomes the output of a
+# recorded op and its node keeps the tensor as it was (`replaced`), where the
+# nodes recorded before the change send their gradient.
+
+# %%
+#| export
+class GatherBackward(Function):
+    """out[i][j] = a[i][index[i][j]] for dim=1 (torch.gather);  da = g added back at index."""
+
+    def forward(self, a, index=None, dim=0):
+        where = along(index, a.shape, dim, "gather")
+        self.saved = (a.shape, where)
+        return a[where]
+
+    def backward(self, grad_output):
+        shape, where = self.saved
+        grad = np.zeros(shape, dtype=grad_output.dtype)
+        np.add.at(grad, where, grad_output)  # an element picked twice gets both gradients
+        return (grad,)
+
+
+class ScatterBackward(Function):
+    """out = a with out[i][index[i][j]] = src[i][j] for dim=1 (torch.scatter);
+    da = g with the written places zeroed, dsrc = g at those places."""
+
+    def forward(self, a, src, index=None, dim=0):
+        where = along(index, a.shape, dim, "scatter")
+        if src.ndim and (src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape))):
+            raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape {index.shape}")
+        part = tuple(slice(0, n) for n in index.shape) if src.ndim else ()
+        out = a.copy()
+        out[where] = src[part]
+        self.saved = (where, part, src.shape)
+        return out
+
+    def backward(self, grad_output):
+        where, part, src_shape = self.saved
+        needs_a, needs_src = self.needs_input_grad
+        grad_a = grad_src = None
+        if needs_a:
+            grad_a = grad_output.copy()
+            grad_a[where] = 0
+        if needs_src:
+            grad_src = np.zeros(src_shape, dtype=grad_output.dtype)
+            grad_src[part] = grad_output[where] if part else grad_output[where].sum()
+        return grad_a, grad_src
+
+
+class SetItemBackward(Function):
+    """out = a with out[index] = v (``a[index] = v``, computed on a copy);
+    da = g with g[index] zeroed, dv = g[index]."""
+
+    def forward(self, a, v, index=None):
+        out = a.copy()
+        try:
+            out[index] = v
+        except (IndexError, ValueError) as error:
+            raise type(error)(f"cannot set index {index!r} of a tensor of shape {a.shape} to a value of "
+                              f"shape {v.shape}: {error}") from None
+        self.saved = (index, v.shape)
+        return out
+
+    def backward(self, grad_output):
+        index, v_shape = self.saved
+        needs_a, needs_v = self.needs_input_grad
+        grad_a = grad_v = None
+        if needs_a:
+            grad_a = grad_output.copy()
+            grad_a[index] = 0
+        if needs_v:
+            grad_v = grad_output[index]
+            grad_v = grad_v.reshape((1,) * (len(v_shape) - grad_v.ndim) + grad_v.shape)  # v may have extra 1s
+        return grad_a, grad_v
+
+
+class ExpandBackward(Function):
+    """out = a broadcast to ``shape`` (a read-only view);  da = g summed back to a's shape by the engine."""
+
+    def forward(self, a, shape=()):
+        try:
+            return np.broadcast_to(a, shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot broadcast shape {a.shape} to {tuple(shape)}") from None
+
+    def backward(self, grad_output):
+        return (grad_output,)  # the engine's unbroadcast is the whole rule
+
+
+class CatBackward(Function):
+    """out = the inputs joined along ``dim`` (torch.cat);  each input gets its slice of g."""
+
+    def forward(self, *arrays, dim=0):
+        self.saved = (dim, np.cumsum([a.shape[dim] for a in arrays])[:-1])
+        return np.concatenate(arrays, axis=dim)
+
+    def backward(self, grad_output):
+        dim, splits = self.saved
+        return tuple(np.split(grad_output, splits, axis=dim))
+
+
+class CastBackward(Function):
+    """out = a in another dtype (``to``, ``float``, ``double``);  da = g in a's dtype."""
+
+    def forward(self, a, dtype=None):
+        self.saved = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, grad_output):
+        return (grad_output.astype(self.saved),)
+
+
+# %% [markdown]
+# ## 7. The Tensor class
 #
 # `Tensor` is a thin front: each operator calls the node class that
 # implements it, so the answer to "what does `+` do?" is one jump away
@@ -653,10 +882,18 @@ class GetItemBackward(Function):
 # A Python number keeps the tensor's dtype (`x_float32 * 0.5` stays
 # float32); numpy arrays are wrapped as constants with their own dtype, as in
 # PyTorch.
+#
+# PyTorch's convenience methods (`view`, `unsqueeze`, `flatten`, `float()`,
+# `masked_fill`, `argmax`, `x += y`, `zero_()`, ...) are a line or two over
+# these primitives, with no rule of their own: `Tensor` inherits them from
+# `TensorAPI` (`tinytorch/tensor_api.py`) to keep this chapter on the
+# primitives. With `tinytorch/functions.py` (`tensor`, `zeros`, `randn`,
+# `cat`) and `tinytorch.nn`, `.nn.functional`, `.optim`, `.utils.data`,
+# PyTorch code runs unchanged after `import tinytorch as torch`.
 
 # %%
 #| export
-class Tensor:
+class Tensor(TensorAPI):
     """An n-dimensional array with an optional gradient and the node that produced it.
 
     ``data`` is a numpy array; ``grad`` is ``None`` or a Tensor of the same
@@ -664,7 +901,7 @@ class Tensor:
     (``None`` for leaves and constants).
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "__weakref__")
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_version", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -674,6 +911,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
+        self._version = 0  # counts in-place changes (Function.check_versions)
 
     @classmethod
     def _wrap(cls, data: np.ndarray, grad_fn: Function | None = None) -> Tensor:
@@ -683,6 +921,7 @@ class Tensor:
         out.requires_grad = grad_fn is not None
         out.grad = None
         out.grad_fn = grad_fn
+        out._version = 0
         return out
 
     # ---- what a tensor is ------------------------------------------------
@@ -697,22 +936,6 @@ class Tensor:
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
-
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The shape (PyTorch's ``size()`` is a method), or the length of one dim."""
-        if dim is None:
-            return self.data.shape
-        if self.data.ndim == 0:
-            raise IndexError(f"size({dim}) of a 0-d tensor: it has no dimensions")
-        return self.data.shape[_one_dim(dim, self.data.ndim)]
-
-    def numel(self) -> int:
-        """The number of elements."""
-        return self.data.size
-
-    def dim(self) -> int:
-        """The number of dimensions (same as ``ndim``)."""
-        return self.data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -774,10 +997,11 @@ class Tensor:
 
     # ---- arithmetic ----------------------------------------------------
     def _operand(self, other: Any) -> Tensor:
-        """``other`` as a Tensor; a Python number takes this tensor's float dtype."""
+        """``other`` as a Tensor; a Python number takes this tensor's float dtype (an int, its int dtype)."""
         if isinstance(other, Tensor):
             return other
-        if isinstance(other, (int, float)) and self.data.dtype.kind == "f":
+        kind = self.data.dtype.kind
+        if isinstance(other, (int, float)) and (kind == "f" or kind in "iu" and type(other) is int):
             return Tensor._wrap(np.asarray(other, dtype=self.data.dtype))
         return Tensor(other)
 
@@ -803,19 +1027,23 @@ class Tensor:
         return MulBackward.apply(self._operand(other), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return self * self._operand(other) ** -1
+        a, b = _floats_for_division(self, self._operand(other))
+        return a * b ** -1
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return self._operand(other) * self ** -1
+        a, b = _floats_for_division(self._operand(other), self)
+        return a * b ** -1
 
     def __pow__(self, exponent: Any) -> Tensor:
-        if isinstance(exponent, Tensor) or not np.isscalar(exponent):
-            raise TypeError(f"Tensor ** takes a number exponent, got {type(exponent).__name__}")
+        if isinstance(exponent, (Tensor, np.ndarray)):
+            return PowTensorBackward.apply(self, self._operand(exponent))
+        if not isinstance(exponent, (int, float, np.integer, np.floating)):
+            raise TypeError(f"unsupported exponent for Tensor **: {_describe(exponent)}; "
+                            "expected a number or a Tensor")
         return PowBackward.apply(self, exponent=exponent)
 
     def __rpow__(self, base: Any) -> Tensor:
-        # base ** x = exp(x * ln(base)): no new rule needed.
-        return (self * float(np.log(base))).exp()
+        return PowTensorBackward.apply(self._operand(base), self)
 
     def __matmul__(self, other: Any) -> Tensor:
         return MatmulBackward.apply(self, self._operand(other))
@@ -885,66 +1113,17 @@ class Tensor:
         dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
         if dim is None:
             return MaxBackward.apply(self)
-        return _extreme(self, dim, keepdim, largest=True)
-
-    def min(self, dim: Any = None, keepdim: bool = False, *,
-            axis: int | None = None, keepdims: bool | None = None) -> Any:
-        """Like ``max``, for the smallest elements."""
-        if isinstance(dim, Tensor):
-            return minimum(self, dim)
-        dim, keepdim = _dim_args(dim, keepdim, axis, keepdims)
-        if dim is None:
-            return -((-self).max())
-        return _extreme(self, dim, keepdim, largest=False)
+        return extreme(self, dim, keepdim, largest=True)
 
     def amax(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
         """The maximum over ``dim`` (one or several); ties share the gradient."""
         return MaxBackward.apply(self, axis=_normalize_axes(dim, self.ndim), keepdims=keepdim)
-
-    def amin(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
-        return -((-self).amax(dim, keepdim))
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
-        """Index (int64) of the largest element along ``dim``, or in the flattened tensor without one."""
-        return _arg_extreme(self, *_dim_args(dim, keepdim, axis, None), largest=True)
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Tensor:
-        return _arg_extreme(self, *_dim_args(dim, keepdim, axis, None), largest=False)
 
     # ---- shapes --------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = tuple(shape[0])
         return ReshapeBackward.apply(self, shape=shape)
-
-    def view(self, *shape: int | Sequence[int]) -> Tensor:
-        """PyTorch's name for a reshape that shares memory (numpy shares it whenever it can)."""
-        return self.reshape(*shape)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        """A new dimension of size 1 at ``dim`` (a reshape)."""
-        d = _one_dim(dim, self.ndim + 1)
-        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
-
-    def squeeze(self, dim: int | Sequence[int] | None = None) -> Tensor:
-        """Drop dimensions of size 1 (all of them, or those in ``dim`` that have size 1)."""
-        dims = _normalize_axes(dim, self.ndim)
-        return self.reshape(tuple(n for i, n in enumerate(self.shape) if not (i in dims and n == 1)))
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        """Merge dims ``start_dim..end_dim`` (inclusive) into one (a reshape)."""
-        start, end = _one_dim(start_dim, self.ndim), _one_dim(end_dim, self.ndim)
-        if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} (shape {self.shape})")
-        merged = int(np.prod(self.shape[start:end + 1]))
-        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
-
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        """Swap two dimensions (``permute`` reorders all of them)."""
-        order = list(range(max(self.ndim, 1)))
-        a, b = _one_dim(dim0, self.ndim), _one_dim(dim1, self.ndim)
-        order[a], order[b] = order[b], order[a]
-        return TransposeBackward.apply(self, axes=tuple(order[:self.ndim]))
 
     def permute(self, *dims: int | Sequence[int]) -> Tensor:
         """The dimensions in the order ``dims``: ``out.shape[i] = self.shape[dims[i]]``."""
@@ -957,28 +1136,31 @@ class Tensor:
         """All dimensions reversed (the matrix transpose for a 2-D tensor)."""
         return TransposeBackward.apply(self, axes=tuple(reversed(range(self.ndim))))
 
-    def gather(self, dim: int, index: Any) -> Tensor:
-        """``out[i][j] = self[i][index[i][j]]`` for ``dim=1`` (torch.gather); differentiable in self."""
-        return GatherBackward.apply(self, index=_raw(index), dim=_one_dim(dim, self.ndim))
-
     def __getitem__(self, index: Any) -> Tensor:
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        return GetItemBackward.apply(self, index=index)
+        return GetItemBackward.apply(self, index=_plain_index(index))
+
+
+def _plain_index(index: Any) -> Any:
+    """An index with its Tensors (masks, integer arrays) replaced by their arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _floats_for_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """True division gives floats, as in PyTorch: an integer side takes the other side's float
+    dtype (float32 when both are integers). Integer tensors never require grad, so no node is lost."""
+    if a.dtype.kind == "f" and b.dtype.kind == "f":
+        return a, b
+    dtype = a.dtype if a.dtype.kind == "f" else b.dtype if b.dtype.kind == "f" else np.dtype(np.float32)
+    return tuple(t if t.dtype.kind == "f" else Tensor._wrap(t.data.astype(dtype)) for t in (a, b))
 
 
 def _raw(value: Any) -> np.ndarray:
     """The array behind a Tensor, or ``value`` converted by ``as_array``."""
     return value.data if isinstance(value, Tensor) else as_array(value)
-
-
-class ValuesIndices(NamedTuple):
-    """What ``max(dim)`` and ``min(dim)`` return, as PyTorch's ``torch.return_types.max`` does."""
-
-    values: Tensor
-    indices: Tensor
 
 
 def _dim_args(dim: Any, keepdim: bool, axis: Any, keepdims: bool | None) -> tuple[Any, bool]:
@@ -990,44 +1172,6 @@ def _dim_args(dim: Any, keepdim: bool, axis: Any, keepdims: bool | None) -> tupl
     return dim, bool(keepdim if keepdims is None else keepdims)
 
 
-def _arg_extreme(t: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
-    """argmax/argmin: the first NaN, else the first of tied extremes (PyTorch's choice); int64."""
-    data = t.data.reshape(-1) if dim is None else t.data
-    d = 0 if dim is None else _one_dim(dim, t.ndim)
-    if data.ndim == 0:
-        return Tensor._wrap(np.zeros((), dtype=np.int64))
-    if data.shape[d] == 0:
-        raise ValueError(f"{'argmax' if largest else 'argmin'} over an empty dim (shape {t.shape}, dim {dim})")
-    index = (data.argmax if largest else data.argmin)(axis=d, keepdims=keepdim and dim is not None)
-    return Tensor._wrap(np.asarray(index, dtype=np.int64))
-
-
-def _extreme(t: Tensor, dim: Any, keepdim: bool, largest: bool) -> ValuesIndices:
-    """(values, indices) of the max (or min) along one dim; the gradient goes to the index (gather)."""
-    index = _arg_extreme(t, dim, True, largest)
-    d = _one_dim(dim, t.ndim)
-    values = t.gather(d, index) if t.ndim else t.reshape(())
-    if not keepdim and t.ndim:
-        values, index = values.squeeze(d), index.squeeze(d)
-    return ValuesIndices(values, index)
-
-
-def maximum(a: Any, b: Any) -> Tensor:
-    """Elementwise maximum; a tie splits the gradient in half and NaN wins, as in torch.maximum."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
-    if a.dtype.kind != "f" and b.dtype.kind != "f":
-        return Tensor._wrap(np.maximum(a.data, b.data))
-    return where(a > b, a, where(a < b, b, (a + b) * 0.5))
-
-
-def minimum(a: Any, b: Any) -> Tensor:
-    """Elementwise minimum (see ``maximum``)."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
-    return -maximum(-a, -b)
-
-
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """Elementwise ``x`` where ``condition`` holds, else ``y`` (differentiable in x and y)."""
     condition = _raw(condition).astype(bool)
@@ -1037,7 +1181,7 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
 
 
 # %% [markdown]
-# ## 7. Putting it together
+# ## 8. Putting it together
 #
 # Every operation on a tensor that requires grad records its node. Look at
 # the graph of a tiny expression:

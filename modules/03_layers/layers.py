@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinytorch.core.tensor import Function, Tensor
+from tinytorch.core.tensor import Function, Tensor, _describe, matmul_backward
 
 # %% [markdown]
 # ## 1. Module: finding parameters
@@ -119,16 +119,33 @@ class Module:
         return {name: tensor.data.copy() for name, tensor in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Copy values into the parameters in place; names and shapes must match."""
+        """Copy values into the parameters in place; names, shapes and dtypes must fit.
+
+        All or nothing: every entry is checked before the first is copied,
+        so a failed load leaves the model as it was.
+        """
+        values = self._check_state_dict(state)
+        for name, tensor in self.named_parameters():
+            tensor.data[...] = values[name]
+
+    def _check_state_dict(self, state: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The arrays of ``state`` by name, after checking names, dtypes and shapes (nothing is assigned)."""
+        if not isinstance(state, dict):
+            raise TypeError(f"{type(self).__name__}.load_state_dict takes a dict of arrays, got {_describe(state)}")
         own = dict(self.named_parameters())
         missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
         if missing or unexpected:
-            raise KeyError(f"state_dict mismatch: missing {missing}, unexpected {unexpected}")
+            raise ValueError(f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                             f"unexpected keys {unexpected}")
+        values = {}
         for name, tensor in own.items():
-            value = np.asarray(state[name])
+            value = state[name].data if isinstance(state[name], Tensor) else np.asarray(state[name])
+            if value.dtype.kind not in "fiu":
+                raise TypeError(f"state_dict[{name!r}] has dtype {value.dtype}; expected numbers")
             if value.shape != tensor.shape:
                 raise ValueError(f"state_dict[{name!r}] has shape {value.shape}, the parameter has {tensor.shape}")
-            tensor.data[...] = value
+            values[name] = value
+        return values
 
 
 Layer = Module  # the name the original TinyTorch used
@@ -167,8 +184,12 @@ assert len(_pair.parameters()) == 2
 # (the bias was added to every row, so its gradient sums over the rows).
 # One node instead of two saves a graph edge and a broadcast reduction per
 # layer per step; at classroom sizes that is a tenth of the step time.
-# Inputs with extra leading axes `(..., in)` are flattened to rows for the
-# weight and bias gradients.
+# The gradients of `x W` are exactly those of a matmul, so the rule calls
+# module 01's `matmul_backward` instead of repeating it: one place handles a
+# single example `x: (in,)` (a row vector; `dW` is the outer product
+# `x^T g`, not a dot product), a batch `(N, in)` and a sequence batch
+# `(B, T, in)` (flattened to `B*T` rows for `dW`). `bias=False` uses the
+# same node with two inputs.
 #
 # Initialisation: `W, b ~ U(-1/sqrt(in), 1/sqrt(in))`, PyTorch's default. It
 # keeps the variance of `y` near that of `x` at the start, so signals neither
@@ -182,36 +203,51 @@ assert len(_pair.parameters()) == 2
 # %% nbgrader={"grade": false, "grade_id": "linear", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
 def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    """``rng`` itself, or a new generator seeded with it (None: fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0):
+        raise ValueError(f"a seed must be a non-negative int, None or a numpy Generator, got {_describe(rng)}")
+    return np.random.default_rng(rng)
 
 
 class LinearBackward(Function):
-    """out = x @ w + b (fused);  dx = g @ w^T, dw = x^T g, db = sum of g over the rows."""
+    """out = x @ w (+ b), fused;  dx = g @ w^T, dw = x^T g, db = sum of g over the rows.
 
-    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # TODO (task 3.2): save x and w, return x @ w + b.
+    Inputs (x, w) or (x, w, b); x of shape (in,), (N, in) or (..., in).
+    """
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        # TODO (task 3.2): save x and w, return x @ w + b (or x @ w without b).
         ### BEGIN SOLUTION
         self.saved = (x, w)
         out = x @ w
-        out += b  # in place: the matmul result is ours, no second buffer
+        if b is not None:
+            out += b  # in place: the matmul result is ours, no second buffer
         return out
         ### END SOLUTION
 
     def backward(self, grad_output: np.ndarray):
         x, w = self.saved
-        needs_x, needs_w, needs_b = self.needs_input_grad
-        if x.ndim > 2:  # (..., in) and (..., out) -> rows
-            x, rows = x.reshape(-1, x.shape[-1]), grad_output.reshape(-1, grad_output.shape[-1])
-        else:
-            rows = grad_output
-        # TODO (task 3.2): the three gradients above (None where not needed),
-        # with x and rows as 2-D matrices.
+        needs = self.needs_input_grad
+        # TODO (task 3.2): dx and dw are a matmul's gradients: call
+        # matmul_backward (module 01); db sums g over every row (all axes
+        # but the last). None where not needed; no db without a bias.
         ### BEGIN SOLUTION
-        grad_x = grad_output @ w.T if needs_x else None
-        grad_w = x.T @ rows if needs_w else None
-        grad_b = rows.sum(axis=0) if needs_b else None
+        grad_x, grad_w = matmul_backward(x, w, grad_output, needs[0], needs[1])
+        if len(needs) == 2:
+            return grad_x, grad_w
+        grad_b = grad_output.reshape(-1, grad_output.shape[-1]).sum(axis=0) if needs[2] else None
         ### END SOLUTION
         return grad_x, grad_w, grad_b
+
+
+def _positive_int(owner: str, name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an int, got {_describe(value)}")
+    if value <= 0:
+        raise ValueError(f"{owner} needs positive sizes, got {name}={value}")
+    return int(value)
 
 
 class Linear(Module):
@@ -219,8 +255,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  rng: np.random.Generator | int | None = None, dtype: Any = np.float32) -> None:
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear needs positive sizes, got in_features={in_features}, out_features={out_features}")
+        in_features = _positive_int("Linear", "in_features", in_features)
+        out_features = _positive_int("Linear", "out_features", out_features)
         self.in_features, self.out_features = in_features, out_features
         generator = _generator(rng)
         bound = 1.0 / np.sqrt(in_features)
@@ -230,11 +266,13 @@ class Linear(Module):
                      if bias else None)
 
     def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Linear expects a Tensor input, got {_describe(x)}; wrap it with Tensor(...)")
         if x.data.ndim == 0 or x.data.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) expects input (..., {self.in_features}), "
                              f"got shape {x.shape}")
         if self.bias is None:
-            return x @ self.weight
+            return LinearBackward.apply(x, self.weight)
         return LinearBackward.apply(x, self.weight, self.bias)
 
     def __repr__(self) -> str:
@@ -318,7 +356,9 @@ class Dropout(Module):
     """Zero each element with probability p in training (scaling the rest by 1/(1-p)); identity in eval."""
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
-        if not 0.0 <= p <= 1.0:
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"Dropout probability p must be a number, got {_describe(p)}")
+        if not 0.0 <= p <= 1.0:  # also refuses nan
             raise ValueError(f"Dropout probability p must be in [0, 1], got {p}")
         self.p = p
         self.rng = _generator(rng)
@@ -326,6 +366,10 @@ class Dropout(Module):
     def forward(self, x: Tensor) -> Tensor:
         # TODO (task 3.3): identity when not training or p == 0; zeros when
         # p == 1; otherwise x * (random mask of keep / (1 - p)) in x's dtype.
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Dropout expects a Tensor input, got {_describe(x)}; wrap it with Tensor(...)")
+        if self.training and x.dtype.kind != "f":
+            raise TypeError(f"Dropout in training needs a floating-point tensor, got dtype {x.dtype}")
         ### BEGIN SOLUTION
         if not self.training or self.p == 0.0:
             return x

@@ -62,7 +62,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, is_grad_enabled, set_grad_enabled
+from tinytorch.core.tensor import FREED, Tensor, _describe, as_array, is_grad_enabled, set_grad_enabled
 
 # %% [markdown]
 # ## 1. Undoing a broadcast
@@ -223,10 +223,20 @@ assert _f32.grad.dtype == np.float32
 # * Gradients meeting in `grads` are added **out of place**: a rule may hand
 #   the same array to two inputs (`a + b`), and an in-place `+=` would
 #   change both.
-# * After the walk each node's `saved` buffers are released, so memory goes
-#   back to the level before the forward pass even if a reference to the
-#   loss is kept. A second `backward()` through the same graph is then an
-#   error unless the first one passed `retain_graph=True`.
+# * Every rule's answer is checked (`_gradients_of`): one gradient per
+#   input, each of its input's shape or a shape that broadcasts to it. A
+#   rule that returns a scalar for a (3,) input would otherwise leave a
+#   `()`-shaped `.grad`, and an optimizer would then move every element by
+#   the same amount. The error names the node.
+# * Once a node has run, it is released: `saved` becomes the marker
+#   `FREED` and `inputs` becomes `()`. Dropping the inputs matters as much
+#   as dropping `saved`: the inputs are the intermediate tensors, and each
+#   holds its own node, so a kept reference to the loss would otherwise keep
+#   every activation of the forward pass alive. Memory goes back to the
+#   level before the forward pass while the loss is still referenced. A
+#   second `backward()` through the same graph is then an error (PyTorch's
+#   message) unless the first one passed `retain_graph=True`. `FREED` is its
+#   own marker: a rule that needs nothing may save `()` or `None`.
 
 # %% nbgrader={"grade": false, "grade_id": "backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
@@ -237,10 +247,50 @@ def _seed(root: Tensor, gradient: Any) -> np.ndarray:
                 f"backward() without a gradient needs a one-element output, got shape {root.shape}; "
                 "pass gradient= with that shape (e.g. loss.sum().backward() or y.backward(np.ones_like(y.data)))")
         return np.ones_like(root.data)
-    seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
+    if not isinstance(gradient, (Tensor, np.ndarray, list, tuple, int, float, np.number)):
+        raise TypeError(f"backward(gradient=...) takes a Tensor, a numpy array or numbers, got {_describe(gradient)}")
+    seed = as_array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=root.dtype)
     if seed.shape != root.shape:
         raise ValueError(f"backward(gradient=...) needs shape {root.shape} (the output's), got {seed.shape}")
     return seed
+
+
+def _gradients_of(node: Any, grad_output: np.ndarray) -> list[tuple[Tensor, np.ndarray]]:
+    """(input, its gradient) for every input of ``node`` that needs one, from ``node``'s rule.
+
+    Checks that the rule returned one array (or None) per input, each of its
+    input's shape or a shape broadcast from it (then summed back); the
+    errors name the node."""
+    name = type(node).__name__
+    if node.saved is FREED:
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time ({name} was freed by the first backward()). "
+            "Saved intermediate values of the graph are freed when you call .backward(); specify "
+            "retain_graph=True if you need to backward through the graph a second time")
+    node.check_versions()  # an input changed in place after the node saved it (module 01)
+    grads = node.backward(grad_output)
+    if not isinstance(grads, (tuple, list)) or len(grads) != len(node.inputs):
+        got = f"{len(grads)} gradients" if isinstance(grads, (tuple, list)) else _describe(grads)
+        raise RuntimeError(f"{name}.backward returned {got}; expected a tuple of {len(node.inputs)} "
+                           "(one per input, None for an input that needs none)")
+    checked = []
+    for index, (parent, grad) in enumerate(zip(node.inputs, grads)):
+        if grad is None or not parent.requires_grad:
+            continue
+        if type(grad) is not np.ndarray:
+            if not isinstance(grad, (np.ndarray, np.generic)):
+                raise RuntimeError(f"{name}.backward returned {_describe(grad)} as the gradient of input {index}; "
+                                   f"expected a numpy array of shape {parent.shape}")
+            grad = np.asarray(grad)
+        shape = parent.data.shape
+        if grad.shape != shape:
+            extra = grad.ndim - len(shape)
+            if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, grad.shape[extra:])):
+                raise RuntimeError(f"{name}.backward returned a gradient of shape {grad.shape} for input {index} "
+                                   f"of shape {shape}; expected that shape (or one it broadcasts to)")
+            grad = unbroadcast(grad, shape)
+        checked.append((parent, grad))
+    return checked
 
 
 def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
@@ -257,22 +307,17 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
     else:
         pending.append((-root.grad_fn.sequence_nr, root))
     # TODO (task 5.3): while pending: pop the newest tensor, pop its
-    # gradient, call tensor.grad_fn.backward(grad); add each input's
-    # unbroadcast gradient into grads (out of place); an input met for the
-    # first time is pushed (or noted in leaves, if it has no grad_fn).
-    # Release node.saved unless retain_graph. Then accumulate_grad every leaf.
+    # gradient, get (input, gradient) pairs from _gradients_of(node, grad)
+    # (it runs the rule, checks the shapes and unbroadcasts); add each
+    # gradient into grads (out of place); an input met for the first time is pushed (or
+    # noted in leaves, if it has no grad_fn). Unless retain_graph, release
+    # the node: node.saved = FREED and node.inputs = (). Then
+    # accumulate_grad every leaf.
     ### BEGIN SOLUTION
     while pending:
         tensor = heapq.heappop(pending)[1]
         node = tensor.grad_fn
-        if node.saved is None:
-            raise RuntimeError(f"backward through {type(node).__name__} a second time: its saved values were "
-                               "freed by the first backward(); pass retain_graph=True to the first call")
-        for parent, parent_grad in zip(node.inputs, node.backward(grads.pop(id(tensor)))):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            if parent_grad.shape != parent.data.shape:
-                parent_grad = unbroadcast(parent_grad, parent.data.shape)
+        for parent, parent_grad in _gradients_of(node, grads.pop(id(tensor))):
             key = id(parent)
             if key in grads:
                 grads[key] = grads[key] + parent_grad
@@ -283,7 +328,7 @@ def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> 
                 else:
                     heapq.heappush(pending, (-parent.grad_fn.sequence_nr, parent))
         if not retain_graph:
-            node.saved = None
+            node.saved, node.inputs = FREED, ()
     shared = {id(seed)} if gradient is not None else set()  # the caller's array is never stored
     for leaf in leaves:
         accumulate_grad(leaf, grads[id(leaf)], shared)
@@ -380,11 +425,23 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6,
     """Compare autograd with central differences for every input that requires grad.
 
     Works on float64 copies of the inputs. Returns True, or raises
-    ``GradcheckError`` naming the input, the element, both values.
+    ``GradcheckError`` naming the input, the element, both values; nan or
+    inf on either side (a rule returning nan, a function evaluated outside
+    its domain such as log at -1) is a failure, never a pass.
     """
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0 < eps < np.inf:
+        raise ValueError(f"gradcheck: eps must be a positive finite number, got {eps!r}")
     leaves = [Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
               if isinstance(t, Tensor) and t.dtype.kind == "f" else t for t in inputs]
+    if not any(isinstance(t, Tensor) and t.requires_grad for t in leaves):
+        raise ValueError("gradcheck: no input requires grad, so there is nothing to check; "
+                         "pass at least one Tensor(..., requires_grad=True)")
     out = fn(*leaves)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {_describe(out)}")
+    if not out.requires_grad:
+        raise ValueError("gradcheck: fn's result does not depend on any input that requires grad "
+                         "(was it computed outside the graph, e.g. with .data or numpy?)")
     weights = np.random.default_rng(seed).standard_normal(out.shape)
     backward(out, weights)
 
@@ -410,7 +467,9 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6,
             leaf.data[index] = original
             numeric[index] = (plus - minus) / (2 * eps)
         ### END SOLUTION
-        error = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        # nan or inf on either side is a failure (a comparison with nan is False, which would pass)
+        error = np.where(np.isfinite(analytic) & np.isfinite(numeric),
+                         np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric)), np.inf)
         if error.size and error.max() > 0:
             worst = np.unravel_index(int(np.argmax(error)), error.shape)
             raise GradcheckError(

@@ -36,7 +36,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, _describe
 
 # %% [markdown]
 # ## 1. The base class
@@ -53,15 +53,29 @@ class Optimizer:
     """Base class: parameters, per-parameter state, hyper-parameters in ``defaults``."""
 
     def __init__(self, params: Iterable[Tensor], defaults: dict[str, Any]) -> None:
+        name = type(self).__name__
+        if isinstance(params, Tensor) or not isinstance(params, Iterable):
+            # a Tensor is iterable (over its rows), so SGD(w) would silently optimize nothing
+            raise TypeError(f"{name}: params argument given to the optimizer should be an iterable of Tensors, "
+                            f"got {_describe(params) if not isinstance(params, Tensor) else f'a Tensor of shape {params.shape}'}"
+                            " (write [w] or model.parameters())")
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+            raise ValueError(f"{name} got an empty parameter list")
+        seen: dict[int, int] = {}
         for i, p in enumerate(self.params):
             if not isinstance(p, Tensor):
-                raise TypeError(f"{type(self).__name__}: parameter {i} is a {type(p).__name__}, not a Tensor")
+                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor ({_describe(p)})")
             if p.dtype.kind != "f":
-                raise TypeError(f"{type(self).__name__}: parameter {i} has dtype {p.dtype}; only floating "
+                raise TypeError(f"{name}: parameter {i} has dtype {p.dtype}; only floating "
                                 "tensors can be optimized")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: parameter {i} is not a leaf (it has grad_fn={p.grad_fn}); "
+                                 "can't optimize a non-leaf Tensor")
+            if id(p) in seen:
+                raise ValueError(f"{name}: parameters {seen[id(p)]} and {i} are the same tensor; "
+                                 "it would be updated twice per step")
+            seen[id(p)] = i
         self.defaults = dict(defaults)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
@@ -73,8 +87,23 @@ class Optimizer:
         raise NotImplementedError
 
     def _gradients(self) -> list[tuple[Tensor, np.ndarray, dict[str, Any]]]:
-        """(parameter, gradient array, its state dict) for every parameter that has a gradient."""
-        return [(p, p.grad.data, state) for p, state in zip(self.params, self.state) if p.grad is not None]
+        """(parameter, gradient array, its state dict) for every parameter that has a gradient.
+
+        A ``.grad`` set by hand must be a Tensor of the parameter's shape: numpy
+        would broadcast a (1,) gradient over a (2, 2) parameter without a word.
+        """
+        found = []
+        for i, (p, state) in enumerate(zip(self.params, self.state)):
+            if p.grad is None:
+                continue
+            if not isinstance(p.grad, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameter {i} has .grad = {_describe(p.grad)}; "
+                                "expected a Tensor or None")
+            if p.grad.shape != p.shape:
+                raise ValueError(f"{type(self).__name__}: parameter {i} of shape {p.shape} has a gradient of "
+                                 f"shape {p.grad.shape}")
+            found.append((p, p.grad.data, state))
+        return found
 
     def state_dict(self) -> dict[str, Any]:
         """Hyper-parameters and a copy of every per-parameter state (arrays and step counts)."""
@@ -82,23 +111,65 @@ class Optimizer:
                 "state": [{k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
                           for s in self.state]}
 
+    def _state_keys(self, defaults: dict[str, Any]) -> set[str]:
+        """The keys of a non-empty per-parameter state under these hyper-parameters."""
+        return set()
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        states = state_dict["state"]
-        if len(states) != len(self.params):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the state has {len(states)} parameters, "
+        """Restore what ``state_dict()`` returned. Everything is checked before anything is replaced."""
+        self.defaults, self.state = self._check_state_dict(state_dict)
+
+    def _check_state_dict(self, state_dict: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """(hyper-parameters, per-parameter states) that ``state_dict`` would load; nothing is assigned."""
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"defaults", "state"} <= set(state_dict):
+            got = sorted(state_dict) if isinstance(state_dict, dict) else _describe(state_dict)
+            raise ValueError(f"{name}.load_state_dict needs a dict with keys 'defaults' and 'state' "
+                             f"(from state_dict()), got {got}")
+        defaults, states = state_dict["defaults"], state_dict["state"]
+        if not isinstance(defaults, dict) or set(defaults) != set(self.defaults):
+            got = sorted(defaults) if isinstance(defaults, dict) else _describe(defaults)
+            raise ValueError(f"{name}.load_state_dict: the hyper-parameters {got} are not those of {name} "
+                             f"{sorted(self.defaults)}; was the state saved from another optimizer?")
+        if not isinstance(states, (list, tuple)) or len(states) != len(self.params):
+            got = len(states) if isinstance(states, (list, tuple)) else _describe(states)
+            raise ValueError(f"{name}.load_state_dict: the state has {got} parameters, "
                              f"this optimizer has {len(self.params)}")
+        merged = {**self.defaults, **defaults}
+        expected = self._state_keys(merged)
         for i, (p, s) in enumerate(zip(self.params, states)):
+            if not isinstance(s, dict) or (s and set(s) != expected):
+                got = sorted(s) if isinstance(s, dict) else _describe(s)
+                raise ValueError(f"{name}.load_state_dict: the state of parameter {i} has keys {got}, "
+                                 f"expected {sorted(expected)} (or none)")
             for key, value in s.items():
                 if isinstance(value, np.ndarray) and value.shape != p.shape:
-                    raise ValueError(f"{type(self).__name__}.load_state_dict: state {key!r} of parameter {i} has "
+                    raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {i} has "
                                      f"shape {value.shape}, the parameter has {p.shape}")
-        self.defaults.update(state_dict["defaults"])
-        self.state = [{k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-                      for p, s in zip(self.params, states)]
+                if isinstance(value, np.ndarray) and value.dtype.kind not in "fiu":
+                    raise TypeError(f"{name}.load_state_dict: state {key!r} of parameter {i} has dtype "
+                                    f"{value.dtype}; expected numbers")
+        return merged, [{k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+                        for p, s in zip(self.params, states)]
 
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
         return f"{type(self).__name__}({options})"
+
+
+def _number(owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
+            high_open: bool = False) -> float:
+    """``value`` as a float after checking it is a real number in [low, high] (or [low, high))."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: {name} must be a number, got {_describe(value)}")
+    inside = math.isfinite(value) and (low <= value < high if high_open else low <= value <= high)
+    if not inside:
+        if high != math.inf:
+            allowed = f"in [{low:g}, {high:g}{')' if high_open else ']'}"
+        else:
+            allowed = "non-negative (and finite)" if low == 0 else f"finite and at least {low:g}"
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {value}")
+    return float(value)
 
 
 def _check(condition: bool, message: str) -> None:
@@ -130,13 +201,16 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False) -> None:
-        _check(lr >= 0, f"SGD: lr must be non-negative, got {lr}")
-        _check(momentum >= 0, f"SGD: momentum must be non-negative, got {momentum}")
-        _check(weight_decay >= 0, f"SGD: weight_decay must be non-negative, got {weight_decay}")
+        lr, momentum = _number("SGD", "lr", lr), _number("SGD", "momentum", momentum)
+        dampening = _number("SGD", "dampening", dampening, high=1.0)
+        weight_decay = _number("SGD", "weight_decay", weight_decay)
         _check(not nesterov or (momentum > 0 and dampening == 0),
                "SGD: nesterov needs momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov))
+
+    def _state_keys(self, defaults: dict[str, Any]) -> set[str]:
+        return {"momentum_buffer"} if defaults["momentum"] else set()
 
     def step(self) -> None:
         lr, momentum, dampening = self.defaults["lr"], self.defaults["momentum"], self.defaults["dampening"]
@@ -210,11 +284,16 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False) -> None:
         name = type(self).__name__
-        _check(lr >= 0, f"{name}: lr must be non-negative, got {lr}")
-        _check(0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0, f"{name}: betas must be in [0, 1), got {betas}")
-        _check(eps >= 0, f"{name}: eps must be non-negative, got {eps}")
-        _check(weight_decay >= 0, f"{name}: weight_decay must be non-negative, got {weight_decay}")
+        lr, eps = _number(name, "lr", lr), _number(name, "eps", eps)
+        weight_decay = _number(name, "weight_decay", weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {_describe(betas)}")
+        betas = (_number(name, "betas[0]", betas[0], high=1.0, high_open=True),
+                 _number(name, "betas[1]", betas[1], high=1.0, high_open=True))
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+
+    def _state_keys(self, defaults: dict[str, Any]) -> set[str]:
+        return {"step", "exp_avg", "exp_avg_sq"} | ({"max_exp_avg_sq"} if defaults["amsgrad"] else set())
 
     def step(self) -> None:
         lr, (beta1, beta2), eps = self.defaults["lr"], self.defaults["betas"], self.defaults["eps"]

@@ -33,7 +33,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, _describe, as_array
 
 # %% [markdown]
 # ## 1. Datasets
@@ -55,6 +55,17 @@ class Dataset:
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
 
+def _numeric(array: Any, position: int) -> np.ndarray:
+    """A numpy array of numbers (kept as it is), or a TypeError naming the argument: strings or Python
+    objects would only fail later, inside a batch, far from the mistake."""
+    if isinstance(array, np.ndarray) and array.dtype.kind in "fiub":
+        return array
+    try:
+        return as_array(array)
+    except TypeError as error:
+        raise TypeError(f"TensorDataset: array {position} must hold numbers; {error}") from None
+
+
 class TensorDataset(Dataset):
     """Examples are rows of several arrays of equal length: ds[i] = (a[i], b[i], ...)."""
 
@@ -65,7 +76,7 @@ class TensorDataset(Dataset):
         # without copying); every array must have the same first dimension,
         # else a ValueError naming all the lengths.
         ### BEGIN SOLUTION
-        self.arrays = [a.data if isinstance(a, Tensor) else np.asarray(a) for a in arrays]
+        self.arrays = [a.data if isinstance(a, Tensor) else _numeric(a, i) for i, a in enumerate(arrays)]
         lengths = [len(a) if a.ndim else 0 for a in self.arrays]
         if len(set(lengths)) != 1 or lengths[0] == 0:
             raise ValueError(f"TensorDataset: arrays must be non-empty and of equal length, got lengths {lengths}")
@@ -107,11 +118,39 @@ assert TensorDataset(_t).arrays[0] is _t.data
 
 # %% nbgrader={"grade": false, "grade_id": "dataloader", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export
-def _stack(examples: list[Any]) -> tuple[np.ndarray, ...]:
-    """Collate a list of examples (tuples of arrays or numbers) into a tuple of batch arrays."""
+def _stack(examples: list[Any], indices: Any = None) -> tuple[np.ndarray, ...]:
+    """Collate a list of examples (tuples of arrays or numbers) into a tuple of batch arrays.
+
+    Examples must agree: the same number of fields, and each field the same
+    shape in every example; the error names the dataset indices that differ.
+    """
+    indices = list(range(len(examples))) if indices is None else [int(i) for i in indices]
     if not isinstance(examples[0], tuple):
         examples = [(e,) for e in examples]
-    return tuple(np.stack([np.asarray(e[k]) for e in examples]) for k in range(len(examples[0])))
+    for i, example in zip(indices, examples):
+        if not isinstance(example, tuple) or len(example) != len(examples[0]):
+            raise ValueError(f"DataLoader: example {i} is {_describe(example)}, but example {indices[0]} has "
+                             f"{len(examples[0])} fields; every example must have the same fields")
+    batch = []
+    for k in range(len(examples[0])):
+        fields = [_field(e[k], i, k) for i, e in zip(indices, examples)]
+        for i, field in zip(indices, fields):
+            if field.shape != fields[0].shape:
+                raise ValueError(f"DataLoader: field {k} of example {i} has shape {field.shape}, but example "
+                                 f"{indices[0]} has {fields[0].shape}; a batch needs equal shapes")
+        batch.append(np.stack(fields))
+    return tuple(batch)
+
+
+def _field(value: Any, index: int, k: int) -> np.ndarray:
+    """One field of one example as an array of numbers (numpy infers the dtype: int labels stay int)."""
+    try:
+        field = np.asarray(value)
+    except ValueError as error:  # a ragged nested list
+        raise ValueError(f"DataLoader: field {k} of example {index} is ragged: {error}") from None
+    if field.dtype.kind not in "fiub":
+        raise TypeError(f"DataLoader: field {k} of example {index} is {_describe(value)}; expected numbers")
+    return field
 
 
 class DataLoader:
@@ -119,8 +158,13 @@ class DataLoader:
 
     def __init__(self, dataset: Dataset, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
                  seed: int | None = None) -> None:
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__ (a Dataset), "
+                            f"got {_describe(dataset)}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"DataLoader: seed must be a non-negative int or None, got {_describe(seed)}")
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty")
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, int(batch_size), shuffle, drop_last
@@ -154,7 +198,7 @@ class DataLoader:
         stop = len(self) * self.batch_size if self.drop_last else len(order)
         for start in range(0, stop, self.batch_size):
             indices = order[start:start + self.batch_size]
-            batch = self.dataset[indices] if fast else _stack([self.dataset[int(i)] for i in indices])
+            batch = self.dataset[indices] if fast else _stack([self.dataset[int(i)] for i in indices], indices)
             yield tuple(Tensor._wrap(np.asarray(part)) for part in batch)
         ### END SOLUTION
         self.epoch += 1  # an unseeded loop over epochs still gets a new order each time

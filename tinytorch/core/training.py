@@ -9,6 +9,8 @@ import json
 import math
 import os
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -17,24 +19,43 @@ import numpy as np
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.layers import Module
 from tinytorch.core.optimizers import Optimizer
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, _describe
 
 
 def accuracy(logits: Tensor, targets: Tensor) -> float:
-    """Fraction of correct predictions: argmax over classes, or logit > 0 for a single output."""
-    scores = logits.data
+    """Fraction of correct predictions: argmax over classes (axis 1), or logit > 0 for a single output.
+
+    logits (N, C) with targets (N,) class indices or (N, C) one-hot/probabilities (also (N, C, d...)
+    with (N, d...) or (N, C, d...)); logits (N,) or (N, 1) with N 0/1 labels.
+    """
+    scores = logits.data if isinstance(logits, Tensor) else np.asarray(logits)
     labels = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if scores.ndim >= 2 and scores.shape[1] > 1:
         predicted = scores.argmax(axis=1)
+        if labels.shape == scores.shape:  # one-hot or probabilities
+            labels = labels.argmax(axis=1)
+        elif labels.shape != predicted.shape:
+            raise ValueError(f"accuracy: logits of shape {scores.shape} need class indices of shape "
+                             f"{predicted.shape} or one-hot/probability targets of shape {scores.shape}, "
+                             f"got targets of shape {labels.shape}")
     else:
+        if scores.size != labels.size or labels.ndim > 2:
+            raise ValueError(f"accuracy: {scores.size} single logits (shape {scores.shape}) need as many 0/1 "
+                             f"labels, got targets of shape {labels.shape}")
         predicted = (scores.reshape(labels.shape) > 0).astype(labels.dtype)
+    if predicted.size == 0:
+        raise ValueError(f"accuracy of an empty batch (logits of shape {scores.shape})")
     return float((predicted == labels).mean())
 
 
 def clip_grad_norm(parameters: Iterable[Tensor], max_norm: float) -> float:
     """Scale gradients in place so their global L2 norm is at most ``max_norm``; returns the norm before clipping."""
-    if max_norm <= 0:
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)):
+        raise TypeError(f"clip_grad_norm: max_norm must be a number, got {_describe(max_norm)}")
+    if not max_norm > 0:  # also refuses nan, which would silently clip nothing
         raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm}")
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
     grads = [p.grad.data for p in parameters if p.grad is not None]
     # TODO (task 7.1): the global norm of all grads; if it exceeds max_norm,
     # multiply every grad in place by max_norm / (norm + 1e-6) (as PyTorch).
@@ -114,6 +135,8 @@ class Trainer:
     def fit(self, train_loader: Iterable, epochs: int, val_loader: Iterable | None = None,
             progress: bool = True) -> dict[str, list[float]]:
         """Train for ``epochs`` more epochs; returns the history (also kept in ``self.history``)."""
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+            raise TypeError(f"Trainer.fit: epochs must be an int, got {_describe(epochs)}")
         if epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be non-negative, got {epochs}")
         bar = _ProgressBar(epochs, _length(train_loader)) if progress else None
@@ -139,6 +162,10 @@ class Trainer:
     # ---- checkpoints --------------------------------------------------------
     def save_checkpoint(self, path: str | os.PathLike) -> None:
         """Parameters, optimizer state, epoch, history and RNG states in one .npz (written atomically)."""
+        path = Path(path)
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise FileNotFoundError(f"cannot save checkpoint {path}: the folder {folder} does not exist")
         arrays: dict[str, np.ndarray] = {f"model/{k}": v for k, v in self.model.state_dict().items()}
         optimizer_state = self.optimizer.state_dict()
         scalars: dict[str, Any] = {}
@@ -152,8 +179,7 @@ class Trainer:
                 "optimizer_scalars": scalars, "optimizer_size": len(optimizer_state["state"]),
                 "rng_states": [g.bit_generator.state for g in _generators(self.model)]}
         arrays["meta"] = np.array(json.dumps(meta))
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".npz")
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as handle:
                 np.savez(handle, **arrays)
@@ -164,29 +190,81 @@ class Trainer:
             raise
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:
-        """Restore everything ``save_checkpoint`` wrote; the next ``fit`` continues from the saved epoch."""
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            self.model.load_state_dict({k[len("model/"):]: data[k] for k in data.files if k.startswith("model/")})
+        """Restore everything ``save_checkpoint`` wrote; the next ``fit`` continues from the saved epoch.
+
+        All or nothing: the file is read and every part checked against this
+        trainer first; a bad file raises ``CheckpointError`` (naming the file
+        and the problem) and leaves the model and optimizer untouched.
+        """
+        path = Path(path)
+        arrays, meta = _read_checkpoint(path)
+        try:
+            model_values = self.model._check_state_dict(
+                {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")})
             states: list[dict[str, Any]] = [{} for _ in range(meta["optimizer_size"])]
-            for key in data.files:
+            for key, value in arrays.items():
                 if key.startswith("optimizer/"):
                     _, index, name = key.split("/", 2)
-                    states[int(index)][name] = data[key]
-        for key, value in meta["optimizer_scalars"].items():
-            index, name = key.split("/", 1)
-            states[int(index)][name] = value
-        defaults = dict(meta["optimizer_defaults"])
-        if "betas" in defaults:
-            defaults["betas"] = tuple(defaults["betas"])
-        self.optimizer.load_state_dict({"defaults": defaults, "state": states})
-        generators = _generators(self.model)
-        if len(generators) != len(meta["rng_states"]):
-            raise ValueError(f"checkpoint has {len(meta['rng_states'])} random generators, the model has "
-                             f"{len(generators)}")
+                    states[int(index)][name] = value
+            for key, value in meta["optimizer_scalars"].items():
+                index, name = key.split("/", 1)
+                states[int(index)][name] = value
+            defaults = dict(meta["optimizer_defaults"])
+            if "betas" in defaults:
+                defaults["betas"] = tuple(defaults["betas"])
+            optimizer_defaults, optimizer_states = self.optimizer._check_state_dict(
+                {"defaults": defaults, "state": states})
+            generators = _generators(self.model)
+            if len(generators) != len(meta["rng_states"]):
+                raise ValueError(f"it has {len(meta['rng_states'])} random generators, the model has "
+                                 f"{len(generators)}")
+            for generator, state in zip(generators, meta["rng_states"]):
+                type(generator.bit_generator)().state = state  # a scratch generator: check, do not assign yet
+        except (ValueError, TypeError, KeyError, IndexError) as error:
+            raise CheckpointError(f"checkpoint {path} does not fit this trainer: {error}") from None
+        for name, tensor in self.model.named_parameters():
+            tensor.data[...] = model_values[name]
+        self.optimizer.defaults, self.optimizer.state = optimizer_defaults, optimizer_states
         for generator, state in zip(generators, meta["rng_states"]):
             generator.bit_generator.state = state
         self.epoch, self.history = meta["epoch"], meta["history"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be loaded; the message names the file and what is wrong."""
+
+
+_META_KEYS = ("epoch", "history", "optimizer_defaults", "optimizer_scalars", "optimizer_size", "rng_states")
+
+
+def _read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Every array of a checkpoint and its decoded meta; CheckpointError says what is wrong with the file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not hasattr(data, "files"):
+                raise ValueError("it holds a single array, not the archive save_checkpoint writes")
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        reason = "it is empty" if path.stat().st_size == 0 else f"{type(error).__name__}: {error}"
+        raise CheckpointError(f"checkpoint {path} is not a readable .npz archive ({reason})") from None
+    if "meta" not in arrays:
+        raise CheckpointError(f"checkpoint {path} has no 'meta' entry; it was not written by "
+                              "Trainer.save_checkpoint")
+    try:
+        meta = json.loads(str(arrays.pop("meta")))
+    except ValueError as error:
+        raise CheckpointError(f"checkpoint {path}: its 'meta' entry is not valid JSON ({error})") from None
+    missing = [key for key in _META_KEYS if not isinstance(meta, dict) or key not in meta]
+    if missing:
+        raise CheckpointError(f"checkpoint {path}: its 'meta' entry lacks {missing}")
+    epoch, history = meta["epoch"], meta["history"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise CheckpointError(f"checkpoint {path}: 'epoch' must be a non-negative int, got {epoch!r}")
+    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+        raise CheckpointError(f"checkpoint {path}: 'history' must map names to lists, got {history!r:.80}")
+    return arrays, meta
 
 
 def _length(loader: Iterable) -> int | None:

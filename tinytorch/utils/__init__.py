@@ -1,0 +1,1 @@
+"""``torch.utils`` for tinytorch: only ``tinytorch.utils.data``."""
