@@ -7,12 +7,11 @@ the package: its code, with nbgrader's solution delimiters removed, is
 written to the module's target file under a header that names the source.
 
 Writes are atomic (temp file + rename), and nothing is written unless every
-requested module parses.
+requested module compiles and every target folder is writable.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -85,13 +84,14 @@ def export_code(cell: Cell) -> str:
 
 
 def _export_chunks(text: str, filename: str) -> list[str]:
-    """The code of every export cell of one notebook; ExportError names the file and line of one that does not parse."""
+    """The code of every export cell of one notebook; ExportError names the file and line of one that does not compile."""
     chunks = []
     for cell in parse_cells(text, filename):
         if cell.kind == "code" and cell.lines and any(line.strip() == EXPORT_MARK for line in cell.lines[:3]):
             code = export_code(cell)
             try:
-                ast.parse(code, filename=filename)
+                # compile, not just parse: `return` at module level or a misplaced `from __future__` parse fine
+                compile(code, filename, "exec", dont_inherit=True)
             except SyntaxError as error:
                 line = cell.line_number + (error.lineno or 0)
                 raise ExportError(f"{filename}:{line}: export cell does not parse: {error.msg}") from None
@@ -109,10 +109,14 @@ def companion_texts(root: Path, module: Module) -> list[str]:
     return texts
 
 
-def render(module: Module, text: str, companions: list[str] | None = None) -> str:
-    """The generated file for ``module`` from its source ``text`` (and the texts of its companion notebooks,
-    required when the manifest lists some: see ``companion_texts``); ExportError if it does not parse."""
-    filename = module.source.as_posix()
+def render(module: Module, text: str, filename: str | None = None, companions: list[str] | None = None) -> str:
+    """The generated file for ``module`` from its source ``text``; ExportError if it does not compile.
+
+    ``filename`` names the text in messages (default: the module's course source). ``companions``
+    are the texts of the module's companion notebooks (``companion_texts``), required when the
+    manifest lists some: their export cells follow the main source's, in the manifest's order.
+    """
+    filename = filename or module.source.as_posix()
     chunks = _export_chunks(text, filename)
     if not chunks:
         raise ExportError(f"{filename}: no cell is marked '{EXPORT_MARK}'")
@@ -131,19 +135,34 @@ def render(module: Module, text: str, companions: list[str] | None = None) -> st
     body = "\n\n\n".join(chunks)
     generated = header + "\n" + body + "\n"
     try:
-        ast.parse(generated, filename=str(module.target_path))
+        compile(generated, str(module.target_path), "exec", dont_inherit=True)
     except SyntaxError as error:
         raise ExportError(f"{filename}: the generated file does not parse (line {error.lineno}: {error.msg})") from None
     return generated
 
 
+def _new_file_mode(path: Path) -> int:
+    """The mode ``path`` has now, or what ``open()`` would give a new file (0o666 less the umask)."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: Path, content: str) -> None:
-    """Write ``content`` so that ``path`` is either the old file or the whole new one."""
+    """Write ``content`` so that ``path`` is either the old file or the whole new one.
+
+    The file keeps its mode, or gets the usual one for a new file (0644 under
+    umask 022): ``mkstemp`` alone would leave it readable by its owner only.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _new_file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(content)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -159,18 +178,38 @@ def render_all(root: Path, modules: tuple[Module, ...] = MODULES) -> dict[Path, 
         if not source.exists():
             raise ExportError(f"{module.source.as_posix()}: module source not found")
         out[root / module.target_path] = render(module, source.read_text(encoding="utf-8"),
-                                                companion_texts(root, module))
+                                                companions=companion_texts(root, module))
     return out
+
+
+def check_writable(root: Path, paths: list[Path]) -> None:
+    """ExportError naming the first of ``paths`` that cannot be replaced, before anything is written.
+
+    An atomic write creates a temporary file beside the target and renames it,
+    so the folder must be writable (the target's own mode does not matter).
+    """
+    for path in paths:
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        where = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        if path.is_dir():
+            raise ExportError(f"cannot write {where}: it is a folder")
+        if not folder.is_dir():
+            raise ExportError(f"cannot write {where}: {folder.relative_to(root).as_posix()} is a file, not a folder")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            shown = folder.relative_to(root).as_posix() if folder.is_relative_to(root) else str(folder)
+            raise ExportError(f"cannot write {where}: the folder {shown}/ is not writable")
 
 
 def export(root: Path, modules: tuple[Module, ...] = MODULES) -> list[Path]:
     """Write the generated files; returns the paths whose content changed."""
     rendered = render_all(root, modules)
-    changed = []
-    for path, content in rendered.items():
-        if not path.exists() or path.read_text(encoding="utf-8") != content:
-            atomic_write(path, content)
-            changed.append(path)
+    changed = [path for path, content in rendered.items()
+               if not path.exists() or path.read_text(encoding="utf-8") != content]
+    check_writable(root, changed)
+    for path in changed:
+        atomic_write(path, rendered[path])
     return changed
 
 
