@@ -199,7 +199,7 @@ class BinaryCrossEntropyBackward(Function):
             log_1mp = np.maximum(np.log1p(-p), -100.0)
         self.saved = (p, y, weight, log_p, log_1mp)
         out = -(y * log_p + (1.0 - y) * log_1mp)
-        return out if weight is None else out * weight
+        return out * weight if weight is not None else out
 
     def backward(self, grad_output):
         p, y, weight, log_p, log_1mp = self.saved
