@@ -1,7 +1,8 @@
 """tito: the TinyTorch command line.
 
     tito export [NN ... | --all] [--check]
-    tito module status | start NN | complete NN | test NN
+    tito module status | start NN | complete NN [--from py|ipynb] | test NN
+    tito kit FOLDER
     tito nbgrader generate NN|--all | autograde NN | report NN
     tito milestone list | run NN
     tito doctor
@@ -48,8 +49,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.check:
             stale = drifted(root, modules)
             if stale:
+                from tito_cli.student import exported_by_student
+
                 names = ", ".join(p.relative_to(root).as_posix() for p in stale)
-                print(f"out of date with the modules: {names}; run `tito export` and commit the result")
+                print(f"out of date with the modules: {names}")
+                for module in exported_by_student(root, modules):
+                    print(f"{module.target_path.as_posix()} holds your work on module {module.number} (from "
+                          f"`tito module complete {module.number}`): `tito export {module.number}` puts the course's "
+                          "version back; do not commit your work into the course's package")
+                print("after a change to modules/, run `tito export` and commit the result")
                 return 1
             print(f"generated package matches the modules ({len(modules)} checked)")
             return 0
@@ -80,6 +88,12 @@ def cmd_milestone(args: argparse.Namespace) -> int:
     return milestones.run(args, project_root())
 
 
+def cmd_kit(args: argparse.Namespace) -> int:
+    from tito_cli import kit
+
+    return kit.run(project_root(), Path(args.folder))
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from tito_cli import doctor
 
@@ -87,6 +101,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from tito_cli.student import TEST_TIMEOUT
+
     parser = argparse.ArgumentParser(
         prog="tito", description="TinyTorch course tool: export modules, test them, grade them, run milestones.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -104,14 +120,26 @@ def build_parser() -> argparse.ArgumentParser:
     msub = p.add_subparsers(dest="action", metavar="ACTION")
     msub.required = True
     msub.add_parser("status", help="a table of every module: exported, tests, milestone it unlocks")
-    q = msub.add_parser("start", help="turn module NN into the student scaffold (solutions become TODO stubs)")
+    q = msub.add_parser("start", help="write your copy of module NN to work/NN_name/ (solutions become TODO stubs)")
     q.add_argument("module", metavar="NN")
-    q.add_argument("--force", action="store_true", help="overwrite edited work (a backup is kept)")
-    q = msub.add_parser("complete", help="export your module NN into the package and run its tests")
+    q.add_argument("--force", action="store_true", help="replace your edited copy (a backup is kept)")
+    q = msub.add_parser("complete", help="export your copy of module NN into the package and run its tests")
     q.add_argument("module", metavar="NN")
+    q.add_argument("--from", dest="source", choices=("py", "ipynb"), default=None,
+                   help="which of your files to export when the .py and the notebook differ")
+    q.add_argument("--timeout", type=float, default=TEST_TIMEOUT,
+                   help=f"seconds each test may run (default: {TEST_TIMEOUT:g})")
     q = msub.add_parser("test", help="run module NN's tests against the package")
     q.add_argument("module", metavar="NN")
+    q.add_argument("--timeout", type=float, default=TEST_TIMEOUT,
+                   help=f"seconds each test may run (default: {TEST_TIMEOUT:g})")
     p.set_defaults(func=cmd_module)
+
+    p = sub.add_parser("kit", help="write a solution-free copy of the course for a class (the student kit)",
+                       description="Write FOLDER: the released modules, the package without the exercise solutions, "
+                                   "the visible tests, the milestones and the data; students `pip install -e .` it.")
+    p.add_argument("folder", help="a new or empty folder")
+    p.set_defaults(func=cmd_kit)
 
     p = sub.add_parser("nbgrader", help="instructor: generate releases, autograde submissions, report grades",
                        description="Drive nbgrader on a course folder (default: course/).")
@@ -136,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     ssub.required = True
     ssub.add_parser("list", help="the milestones and the modules each needs")
     q = ssub.add_parser("run", help="run milestone NN")
-    q.add_argument("milestone", metavar="NN")
+    q.add_argument("milestone", metavar="NN", nargs="?", default=None)
     q.add_argument("extra", nargs=argparse.REMAINDER, help="arguments passed to the script (e.g. --plot curves.png)")
     p.set_defaults(func=cmd_milestone)
 

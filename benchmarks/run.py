@@ -20,6 +20,7 @@ from pathlib import Path
 
 import bench_conv
 import bench_cross_entropy
+import bench_gelu
 import bench_training_step
 from common import load_torch, machine, write_json
 
@@ -103,12 +104,17 @@ def main() -> int:
                   + f"; im2col buffers {' + '.join(f'{b / 2 ** 20:.1f} MiB' for b in cifar['im2col_bytes'])}"
                   f" for a {cifar['input_bytes'] / 2 ** 20:.2f} MiB input")
 
+    gelu = bench_gelu.run(rounds=5 if args.quick else 15)
+    console.print(f"GELU on {tuple(gelu['shape'])} float32, forward + backward, ratio to ReLU (q25 / median / q75): "
+                  + ", ".join(f"{name} " + " / ".join(f"{r:.1f}x" for r in spread)
+                              for name, spread in gelu["ratio_to_relu"].items() if name != "relu"))
+
     imports = import_times(3 if args.quick else 7)
     milestone = milestone_time()
     console.print("import times: " + ", ".join(f"{k}: {v:.3f} s" for k, v in imports.items()))
     console.print(f"milestone 03: {milestone['training_s']:.2f} s training, {milestone['wall_s']:.2f} s wall, "
                   f"{milestone['result']}")
-    write_json(Path(args.json), {"machine": machine(), "training_step": steps, "cross_entropy": ce, "conv": conv,
+    write_json(Path(args.json), {"machine": machine(), "training_step": steps, "cross_entropy": ce, "conv": conv, "gelu": gelu,
                                  "import_s": imports, "milestone_03": milestone,
                                  "torch": getattr(torch, "__version__", None)})
     console.print(f"results written to {args.json}")

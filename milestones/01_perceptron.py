@@ -32,7 +32,7 @@ from tinytorch.core.losses import HingeLoss
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 
-from _cli import parse_args  # milestones/_cli.py: the flags every milestone shares
+from _cli import one_blas_thread, parse_args, plot_curves  # milestones/_cli.py: what every milestone shares
 
 THRESHOLD = 1.0
 
@@ -44,6 +44,14 @@ def separable_points(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
     keep = np.abs(side) > 0.2 * np.sqrt(5.0)
     points, side = points[keep][:n], side[keep][:n]
     return points.astype(np.float32), np.sign(side).astype(np.float32).reshape(-1, 1)
+
+
+def boundary(w: np.ndarray, b: float) -> str:
+    """The line w0 x + w1 y + b = 0 as a reader writes it: ``0.512 x - 0.709 y + 0.100 = 0``."""
+    text = f"{w[0]:.3f} x"
+    for value, name in ((w[1], " y"), (b, "")):
+        text += f" {'-' if value < 0 else '+'} {abs(value):.3f}{name}"
+    return text + " = 0"
 
 
 def sign_accuracy(scores: Tensor, labels: np.ndarray) -> float:
@@ -58,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     perceptron = Linear(2, 1, rng=rng)
     loss_fn, optimizer = HingeLoss(margin=1.0), SGD(perceptron.parameters(), lr=0.1)
     curves = {"train_loss": [], "train_accuracy": [], "val_loss": [], "val_accuracy": []}
-    with Progress(disable=args.no_progress) as progress:
+    with Progress(disable=args.no_progress) as progress, one_blas_thread():
         task = progress.add_task("perceptron", total=args.epochs)
         for epoch in range(args.epochs):
             order = rng.permutation(len(train_x))
@@ -78,10 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     accuracy = curves["val_accuracy"][-1]
     w, b = perceptron.weight.data[:, 0], perceptron.bias.data[0]
     if args.plot:
-        from tinytorch.core.training import plot_history  # module 07, only needed for the picture
-
-        print(f"curves saved to {plot_history(curves, args.plot, 'perceptron')}")
-    print(f"learned boundary: {w[0]:.3f} x + {w[1]:.3f} y + {b:.3f} = 0 (true: x + 2y - 0.5 = 0, up to scale)")
+        print(f"curves saved to {plot_curves(curves, args.plot, 'perceptron', goal=THRESHOLD)}")
+    print(f"learned boundary: {boundary(w, b)} (true: x + 2y - 0.5 = 0, up to scale)")
     print("result: the perceptron separates the two classes" if accuracy >= THRESHOLD
           else f"result: below the {100 * THRESHOLD:.0f}% threshold")
     print(f"test accuracy: {100 * accuracy:.1f}%")

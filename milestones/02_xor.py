@@ -25,10 +25,10 @@ from tinytorch.core.activations import Tanh
 from tinytorch.core.layers import Linear, Sequential
 from tinytorch.core.losses import BCEWithLogitsLoss
 from tinytorch.core.optimizers import Adam
-from tinytorch.core.training import Trainer, plot_history
+from tinytorch.core.training import Trainer
 from tinytorch.data.loader import DataLoader, TensorDataset
 
-from _cli import parse_args  # milestones/_cli.py: the flags every milestone shares
+from _cli import one_blas_thread, parse_args, plot_curves  # milestones/_cli.py: what every milestone shares
 
 HIDDEN_THRESHOLD, SINGLE_CEILING = 0.97, 0.80
 
@@ -52,15 +52,16 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = np.random.default_rng(args.seed)
     data, test = xor_cloud(400, rng), xor_cloud(200, rng)
-    print("1969: a single layer (a straight line) on XOR")
-    single = train(Linear(2, 1, rng=rng), data, test, args.seed, args.epochs, not args.no_progress)
-    print("1986: one hidden layer, trained by backpropagation")
-    mlp = Sequential(Linear(2, 8, rng=rng), Tanh(), Linear(8, 1, rng=rng))
-    hidden = train(mlp, data, test, args.seed, args.epochs, not args.no_progress)
+    with one_blas_thread():
+        print("1969: a single layer (a straight line) on XOR")
+        single = train(Linear(2, 1, rng=rng), data, test, args.seed, args.epochs, not args.no_progress)
+        print("1986: one hidden layer, trained by backpropagation")
+        mlp = Sequential(Linear(2, 8, rng=rng), Tanh(), Linear(8, 1, rng=rng))
+        hidden = train(mlp, data, test, args.seed, args.epochs, not args.no_progress)
 
     single_acc, hidden_acc = single.history["val_accuracy"][-1], hidden.history["val_accuracy"][-1]
     if args.plot:
-        print(f"curves saved to {plot_history(hidden.history, args.plot, 'XOR, hidden layer')}")
+        print(f"curves saved to {plot_curves(hidden.history, args.plot, 'XOR, hidden layer', goal=HIDDEN_THRESHOLD)}")
     solved = hidden_acc >= HIDDEN_THRESHOLD and single_acc < SINGLE_CEILING
     print(f"single layer: {100 * single_acc:.1f}% -- no line separates XOR")
     print("result: the hidden layer solves XOR" if solved else "result: the expected separation was not reached")

@@ -366,3 +366,17 @@ def test_int_labels_of_a_python_dataset_stay_integers():
 def test_sequential_with_relu_on_a_list_names_the_layer():
     with pytest.raises(TypeError, match="Linear expects a Tensor input, got list"):
         Sequential(Linear(2, 2, rng=0), ReLU())([[1.0, 2.0]])
+
+
+def test_module_load_state_dict_names_keys_and_loads_all_or_nothing():
+    model = Sequential(Linear(3, 4, rng=0), Linear(4, 2, rng=1))
+    before = [p.data.copy() for p in model.parameters()]
+    state = model.state_dict()
+    with pytest.raises(ValueError, match=r"missing keys \['layers.1.weight'\], unexpected keys \['extra'\]"):
+        model.load_state_dict({**{k: v for k, v in state.items() if k != "layers.1.weight"}, "extra": np.zeros(1)})
+    with pytest.raises(TypeError, match="takes a dict of arrays, got list"):
+        model.load_state_dict([1, 2])
+    wrong_last = {k: (v + 1 if k != "layers.1.bias" else np.zeros(3)) for k, v in state.items()}
+    with pytest.raises(ValueError, match=r"state_dict\['layers.1.bias'\] has shape \(3,\), the parameter has \(2,\)"):
+        model.load_state_dict(wrong_last)
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))  # nothing was copied

@@ -49,3 +49,12 @@ def test_importing_the_package_and_cli_is_light_and_writes_nothing(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "" and result.stderr == ""
     assert list(tmp_path.iterdir()) == []  # no log file, no cache, nothing
+
+
+@pytest.mark.slow
+def test_gelu_benchmark_compares_the_same_function():
+    import bench_gelu
+
+    result = bench_gelu.run(rounds=1, shape=(8, 16))  # asserts inside that the old and new GELU agree
+    assert set(result["ratio_to_relu"]) >= {"relu", "gelu", "gelu_tanh", "gelu_per_element_erf"}
+    assert result["ratio_to_relu"]["relu"] == (1.0, 1.0, 1.0)

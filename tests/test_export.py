@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from pathlib import Path
 
 import pytest
 
 from helpers import copy_project, run_tito
-from tito_cli.export import ExportError, drifted, export, parse_cells, render
+from tito_cli.export import ExportError, atomic_write, drifted, export, parse_cells, render
 from tito_cli.manifest import MODULES, find_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,3 +67,61 @@ def test_parser_reads_metadata_and_kinds():
     assert cells[2].metadata == {"nbgrader": {"grade": True, "points": 2}, "tags": ["x"]}
     with pytest.raises(ExportError, match="not JSON"):
         parse_cells('# %% nbgrader={"grade": tru}\n')
+
+
+@pytest.mark.parametrize("code, error", [
+    ("return 1", "'return' outside function"),
+    ("x = 1\nfrom __future__ import annotations", "from __future__ imports must occur at the beginning"),
+])
+def test_export_cell_that_parses_but_does_not_compile_is_refused(code, error):
+    module = find_module("02")
+    text = (ROOT / module.source).read_text(encoding="utf-8") + f"\n# %%\n#| export\n{code}\n"
+    with pytest.raises(ExportError, match=re.escape(error)):
+        render(module, text)
+
+
+def _changed_everywhere(root: Path) -> None:
+    """Edit an export cell of every module, so that an export has a file to write for each."""
+    for module in MODULES:
+        source = root / module.source
+        source.write_text(source.read_text(encoding="utf-8").replace("#| export\n", "#| export\n# edited\n", 1),
+                          encoding="utf-8")
+
+
+def test_no_target_is_written_unless_every_target_is_writable(tmp_path, monkeypatch):
+    root = copy_project(tmp_path)
+    _changed_everywhere(root)
+    before = {p: p.read_bytes() for p in (root / "tinytorch").rglob("*.py")}
+    # a folder that is a file: the last target cannot be written, so none may be
+    loader = root / "tinytorch" / "data"
+    for path in loader.iterdir():
+        path.unlink()
+    loader.rmdir()
+    loader.write_text("not a folder")
+    with pytest.raises(ExportError, match=r"cannot write tinytorch/data/loader.py: tinytorch/data is a file"):
+        export(root)
+    assert {p: p.read_bytes() for p in (root / "tinytorch").rglob("*.py")} == {
+        p: b for p, b in before.items() if not p.is_relative_to(loader)}
+    # a read-only folder (os.access answers as for a user without write permission; root may write anywhere)
+    loader.unlink()
+    loader.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == loader else real_access(p, mode))
+    with pytest.raises(ExportError, match=r"cannot write tinytorch/data/loader.py: the folder tinytorch/data/ is not"):
+        export(root)
+    core = root / "tinytorch" / "core"
+    assert {p: p.read_bytes() for p in core.rglob("*.py")} == {p: b for p, b in before.items() if p.is_relative_to(core)}
+
+
+def test_atomic_write_gives_new_files_the_usual_mode_and_keeps_an_existing_one(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "grades_04.csv", "student,score\n")
+        assert stat.S_IMODE((tmp_path / "grades_04.csv").stat().st_mode) == 0o644  # not mkstemp's 0600
+        (tmp_path / "script.sh").write_text("old")
+        os.chmod(tmp_path / "script.sh", 0o755)
+        atomic_write(tmp_path / "script.sh", "new")
+        assert stat.S_IMODE((tmp_path / "script.sh").stat().st_mode) == 0o755
+        assert (tmp_path / "script.sh").read_text() == "new"
+    finally:
+        os.umask(old)

@@ -62,10 +62,19 @@ class TensorAPI:
         return GatherBackward.apply(self, index=_array(index), dim=_one_dim(dim, self.ndim))
 
     def scatter(self, dim: int, index: Any, src: Any) -> Any:
-        """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter)."""
-        from tinytorch.core.tensor import ScatterBackward, _one_dim
+        """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter): module 01's
+        SetItemBackward at the places ``index`` names, so its rule is the gradient."""
+        from tinytorch.core.tensor import SetItemBackward, _one_dim
 
-        return ScatterBackward.apply(self, self._operand(src), index=_array(index), dim=_one_dim(dim, self.ndim))
+        index = _array(index)
+        where = along(index, self.shape, _one_dim(dim, self.ndim), "scatter")
+        src = self._operand(src)
+        if src.ndim:  # PyTorch reads only the first index.shape entries of src
+            if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+                raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape "
+                                 f"{index.shape}")
+            src = src[tuple(slice(0, n) for n in index.shape)]
+        return SetItemBackward.apply(self, src, index=where)
 
     # ---- shapes: every one is a reshape, an expand or a permute ----------------
     def view(self, *shape: int | Sequence[int]) -> Any:
@@ -430,7 +439,7 @@ class TensorAPI:
 
 
 def along(index: np.ndarray, shape: tuple[int, ...], dim: int, name: str) -> tuple:
-    """The numpy index of the elements that ``index[i][j]`` names along ``dim`` (module 01's gather, scatter).
+    """The numpy index of the elements that ``index[i][j]`` names along ``dim`` (gather, scatter).
 
     PyTorch's rules: an integer index with as many dims as the input, no
     larger outside ``dim``, its values in ``[0, shape[dim])``.

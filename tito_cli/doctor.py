@@ -47,6 +47,24 @@ def _package(root: Path) -> Callable[[], str]:
     return check
 
 
+def _unfinished(root: Path) -> Callable[[], str]:
+    """A package that imports may still hold a task stub (or code whose tests failed): say which module."""
+
+    def check() -> str:
+        from tito_cli.student import package_problem
+
+        problems = [(m, package_problem(root, m)) for m in MODULES]
+        problems = [(m, p) for m, p in problems if p is not None]
+        if problems:
+            listed = "; ".join(f"{m.slug}: {p}" for m, p in problems)
+            first = problems[0][0]
+            raise RuntimeError(f"unfinished modules -- {listed}; finish them in order, starting with "
+                               f"`tito module start {first.number}` and `tito module complete {first.number}`")
+        return f"all {len(MODULES)} modules finished"
+
+    return check
+
+
 def _kernel() -> str:
     try:
         from jupyter_client.kernelspec import KernelSpecManager
@@ -76,18 +94,21 @@ def _dataset() -> str:
 
 def run(root: Path) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     checks = [
         ("Python >= 3.10", _python),
         ("numpy", _version("numpy", 'pip install -e .')),
         ("rich", _version("rich", 'pip install -e .')),
         ("tinytorch package", _package(root)),
+        ("finished modules", _unfinished(root)),
+        ("pytest", _version("pytest", 'pip install -e ".[dev]" (needed by `tito module complete`)')),
         ("jupytext", _version("jupytext", 'pip install -e ".[dev]" (needed to open modules as notebooks)')),
         ("nbgrader", _version("nbgrader", 'pip install -e ".[dev]" (needed by `tito nbgrader`)')),
         ("ipykernel", _version("ipykernel", 'pip install -e ".[dev]"')),
         ("Jupyter kernel", _kernel),
-        ("matplotlib", _version("matplotlib", 'pip install -e ".[dev]" (needed for figures and --plot)')),
+        ("matplotlib", _version("matplotlib", 'pip install -e ".[plot]" (needed for figures and --plot)')),
         ("bundled dataset", _dataset),
         ("autograde sandbox", _sandbox),
     ]
@@ -95,9 +116,9 @@ def run(root: Path) -> int:
     for name, check in checks:
         try:
             detail = check()
-            console.print(f"[green]ok[/green]    {name}: {detail}")
+            console.print(f"[green]ok[/green]    {escape(name)}: {escape(str(detail))}")
         except Exception as error:  # every check reports, none stops the others
             failures += 1
-            console.print(f"[red]FIX[/red]   {name}: {error}")
+            console.print(f"[red]FIX[/red]   {escape(name)}: {escape(str(error))}")
     console.print("everything is ready" if not failures else f"{failures} problem(s) to fix, see FIX above")
     return 0 if not failures else 1

@@ -264,8 +264,10 @@ class Function:
         in the graph (``_inplace``), send the gradient to the tensor as
         it was, which that op's node kept in ``replaced``.
         """
-        for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
-            if t._version == version:
+        versions = self.versions
+        for i, t in enumerate(self.inputs):
+            version = versions[i]
+            if t._version == version:  # the usual case: nothing changed in place
                 continue
             saved = self.saved if isinstance(self.saved, tuple) else (self.saved,)
             if any(item is t.data for item in saved):
@@ -296,6 +298,7 @@ class Function:
 # | mul | a * b | g * b, g * a |
 # | neg | -a | -g |
 # | pow | a ** p | g * p * a ** (p - 1) |
+# | pow, tensor exponent | a ** b | g * b * a ** (b - 1), g * out * ln a |
 # | exp | e ** a | g * out |
 # | log | ln a | g / a |
 # | matmul | a @ b | g @ b.T, a.T @ g |
@@ -304,6 +307,12 @@ class Function:
 # Worked example of the product rule: `a = 3, b = 4, out = a * b = 12`. If
 # `L = 2 * out`, then `g = dL/d out = 2`, `dL/da = g * b = 8`,
 # `dL/db = g * a = 6`.
+#
+# A tensor exponent gets its own rule (`PowTensorBackward`) rather than
+# `exp(b ln a)`: `(-2) ** 3 = -8` and `0 ** 0 = 1`, where `ln a` is nan or
+# -inf. True division of integers gives floats, as in PyTorch (`3 / 2 =
+# 1.5`): the integer side is converted first, since `2 ** -1` has no
+# integer answer.
 
 # %%
 #| export
@@ -744,8 +753,8 @@ class GetItemBackward(Function):
 # | op (PyTorch name) | forward | backward |
 # |----|---------|----------|
 # | `gather(dim, index)` | `out[i][j] = a[i][index[i][j]]` (dim 1) | g added back at `index` |
-# | `scatter(dim, index, src)` | `a` with `src` written at `index` | g zeroed there; src gets g there |
 # | `a[index] = v` | `a` with `v` written at `index` | g zeroed there; v gets `g[index]` |
+# | `scatter(dim, index, src)` | `a[i][index[i][j]] = src[i][j]`: the row above | the same |
 # | `expand(*sizes)` | a broadcast view, no copy | the engine's unbroadcast |
 # | `torch.cat(tensors, dim)` | `np.concatenate` | each input gets its slice of g |
 # | `to(dtype)` | a copy in another dtype | g converted back |
@@ -778,33 +787,6 @@ class GatherBackward(Function):
         grad = np.zeros(shape, dtype=grad_output.dtype)
         np.add.at(grad, where, grad_output)  # an element picked twice gets both gradients
         return (grad,)
-
-
-class ScatterBackward(Function):
-    """out = a with out[i][index[i][j]] = src[i][j] for dim=1 (torch.scatter);
-    da = g with the written places zeroed, dsrc = g at those places."""
-
-    def forward(self, a, src, index=None, dim=0):
-        where = along(index, a.shape, dim, "scatter")
-        if src.ndim and (src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape))):
-            raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape {index.shape}")
-        part = tuple(slice(0, n) for n in index.shape) if src.ndim else ()
-        out = a.copy()
-        out[where] = src[part]
-        self.saved = (where, part, src.shape)
-        return out
-
-    def backward(self, grad_output):
-        where, part, src_shape = self.saved
-        needs_a, needs_src = self.needs_input_grad
-        grad_a = grad_src = None
-        if needs_a:
-            grad_a = grad_output.copy()
-            grad_a[where] = 0
-        if needs_src:
-            grad_src = np.zeros(src_shape, dtype=grad_output.dtype)
-            grad_src[part] = grad_output[where] if part else grad_output[where].sum()
-        return grad_a, grad_src
 
 
 class SetItemBackward(Function):

@@ -158,8 +158,10 @@ class Function:
         in the graph (``_inplace``), send the gradient to the tensor as
         it was, which that op's node kept in ``replaced``.
         """
-        for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
-            if t._version == version:
+        versions = self.versions
+        for i, t in enumerate(self.inputs):
+            version = versions[i]
+            if t._version == version:  # the usual case: nothing changed in place
                 continue
             saved = self.saved if isinstance(self.saved, tuple) else (self.saved,)
             if any(item is t.data for item in saved):
@@ -512,33 +514,6 @@ class GatherBackward(Function):
         grad = np.zeros(shape, dtype=grad_output.dtype)
         np.add.at(grad, where, grad_output)  # an element picked twice gets both gradients
         return (grad,)
-
-
-class ScatterBackward(Function):
-    """out = a with out[i][index[i][j]] = src[i][j] for dim=1 (torch.scatter);
-    da = g with the written places zeroed, dsrc = g at those places."""
-
-    def forward(self, a, src, index=None, dim=0):
-        where = along(index, a.shape, dim, "scatter")
-        if src.ndim and (src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape))):
-            raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape {index.shape}")
-        part = tuple(slice(0, n) for n in index.shape) if src.ndim else ()
-        out = a.copy()
-        out[where] = src[part]
-        self.saved = (where, part, src.shape)
-        return out
-
-    def backward(self, grad_output):
-        where, part, src_shape = self.saved
-        needs_a, needs_src = self.needs_input_grad
-        grad_a = grad_src = None
-        if needs_a:
-            grad_a = grad_output.copy()
-            grad_a[where] = 0
-        if needs_src:
-            grad_src = np.zeros(src_shape, dtype=grad_output.dtype)
-            grad_src[part] = grad_output[where] if part else grad_output[where].sum()
-        return grad_a, grad_src
 
 
 class SetItemBackward(Function):

@@ -218,8 +218,11 @@ class Trainer:
             if len(generators) != len(meta["rng_states"]):
                 raise ValueError(f"it has {len(meta['rng_states'])} random generators, the model has "
                                  f"{len(generators)}")
-            for generator, state in zip(generators, meta["rng_states"]):
-                type(generator.bit_generator)().state = state  # a scratch generator: check, do not assign yet
+            for i, (generator, state) in enumerate(zip(generators, meta["rng_states"])):
+                try:
+                    type(generator.bit_generator)().state = state  # a scratch generator: check, do not assign yet
+                except (ValueError, TypeError, KeyError) as error:
+                    raise ValueError(f"random generator {i}: {error}") from None
         except (ValueError, TypeError, KeyError, IndexError) as error:
             raise CheckpointError(f"checkpoint {path} does not fit this trainer: {error}") from None
         for name, tensor in self.model.named_parameters():
@@ -242,12 +245,23 @@ def _read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise ValueError("it holds a single array, not the archive save_checkpoint writes")
+        data = np.load(path, allow_pickle=False)
+        if not hasattr(data, "files"):  # a .npy file: one array
+            raise ValueError("it holds a single array, not the archive save_checkpoint writes")
+        with data:
             arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        reason = "it is empty" if path.stat().st_size == 0 else f"{type(error).__name__}: {error}"
+        text = str(error)
+        if path.stat().st_size == 0:
+            reason = "it is empty"
+        elif isinstance(error, zipfile.BadZipFile):
+            reason = f"a damaged or truncated zip archive: {text}"
+        elif "pickled" in text:
+            reason = "numpy reads it as pickled data; a checkpoint never holds pickles"
+        elif "Object arrays" in text:
+            reason = "it holds an object array, which needs pickle; Object arrays cannot be loaded here"
+        else:
+            reason = f"{type(error).__name__}: {text}"
         raise CheckpointError(f"checkpoint {path} is not a readable .npz archive ({reason})") from None
     if "meta" not in arrays:
         raise CheckpointError(f"checkpoint {path} has no 'meta' entry; it was not written by "
