@@ -119,8 +119,9 @@ def generate(root: Path, module: Module, course: Path) -> Path:
 # ---- autograde ------------------------------------------------------------------------
 #
 # Trust model: the grader (this process) never runs submitted code. Each submission runs
-# in its own sandbox (tito_cli/sandbox.py) that sees the package of the earlier modules
-# and the probes, not the course folder; it returns the probes' outputs as npz frames.
+# in its own sandbox (tito_cli/sandbox.py) that sees the package (without the graded
+# module's file) and the probes, not the course folder; it returns the probes' outputs
+# as npz frames.
 # The grader compares them with the reference solution's outputs on the same probes
 # (computed once from the course source, cached) and writes the gradebook itself.
 
@@ -146,7 +147,7 @@ class Job:
     """What the grader needs to grade one module: made once per run, shared by the workers."""
     module: Module
     course: Path
-    kit: Path  # read-only in the sandbox: package of the earlier modules, the probe runner, probes.py
+    kit: Path  # read-only in the sandbox: the package without module NN's file, the probe runner, probes.py
     seccomp: Path
     release: object  # the release notebook (nbformat), to restore lost metadata
     source_cells: dict  # grade_id -> the source's test cell, for the autograded copy
@@ -329,7 +330,13 @@ def _process_failure(result: sandbox.Result, current: str, limits: sandbox.Limit
     if result.returncode == -signal.SIGXFSZ:
         return f"killed: file size limit {limits.file_bytes >> 20} MiB{where}"
     if result.returncode and result.returncode < 0:
-        return f"killed by signal {signal.Signals(-result.returncode).name}{where}"
+        try:
+            name = signal.Signals(-result.returncode).name
+        except ValueError:
+            name = str(-result.returncode)
+        hint = f", out of memory under the {limits.memory_bytes / (1 << 30):g} GiB limit?" \
+            if name in ("SIGSEGV", "SIGABRT", "SIGBUS") else ""
+        return f"killed by signal {name}{where}{hint}"
     if current or not result.frames or result.frames[-1][0].get("event") != "done":
         return f"the process exited (code {result.returncode}){where} before finishing"
     if result.garbled:
@@ -459,6 +466,18 @@ def _reported_cpu(result: sandbox.Result) -> float | None:
     return round(float(value), 3) if isinstance(value, (int, float)) else None
 
 
+def _reason(verdicts: dict, run_notes: list[str]) -> list[str]:
+    """The parts of the one-line reason: how the process ended, the first failed cell, what it printed."""
+    ended = [n for n in run_notes if n.startswith(("killed", "the process", "results unreadable"))]
+    unrun = [g for g, why in verdicts.items() if why.startswith("no result")]
+    failed = [f"cell {g}: {why}" for g, why in verdicts.items() if why and g not in unrun]
+    parts = [ended[0] + (f": no result for {len(unrun)} graded cell(s)" if unrun else "")] if ended else []
+    if failed:
+        parts.append(failed[0] + (f" (+{len(failed) - 1} more cells)" if len(failed) > 1 else ""))
+        parts += [n for n in run_notes if n.startswith("cell ")][:1]  # the notebook cell that likely caused it
+    return parts + [n for n in run_notes if n.startswith("printed")]
+
+
 def grade_student(job: Job, student: str) -> tuple[Outcome, str, object]:
     """Grade one submission: (outcome, the full log text, the notebook or None). Never raises for a bad submission."""
     start = time.monotonic()
@@ -476,14 +495,8 @@ def grade_student(job: Job, student: str) -> tuple[Outcome, str, object]:
         notes.append(f"the notebook had no nbgrader metadata: restored on {restored} cells from the release")
     verdicts, run_notes, result = grade_cells(job, code_cells(notebook, job.release))
     score = float(sum(job.points[g] for g, why in verdicts.items() if not why))
-    failed = [f"cell {g}: {why}" for g, why in verdicts.items() if why]
-    reason_parts = failed[:1] + ([f"+{len(failed) - 1} more cells"] if len(failed) > 1 else [])
-    if failed and run_notes:
-        reason_parts.append(run_notes[0])
-    elif not failed:
-        reason_parts += [n for n in run_notes if n.startswith(("killed", "the process", "printed"))][:1]
-    outcome = Outcome(student, "graded", time.monotonic() - start, "; ".join(notes + reason_parts), score,
-                      max_score, verdicts, _reported_cpu(result))
+    outcome = Outcome(student, "graded", time.monotonic() - start, "; ".join(notes + _reason(verdicts, run_notes)),
+                      score, max_score, verdicts, _reported_cpu(result))
     log += notes + [f"score {score:g} / {max_score:g} in {outcome.seconds:.1f} s", "", "graded cells:"]
     log += [f"  {g}: {'passed' if not why else why}" for g, why in verdicts.items()]
     log += ["", "notes:"] + [f"  {n}" for n in run_notes] if run_notes else []
