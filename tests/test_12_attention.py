@@ -182,6 +182,7 @@ MHA_CASES = {
     "no_bias": dict(bias=False),
     "seq_first": dict(batch_first=False),
     "unbatched": dict(unbatched=True),
+    "unbatched_padding": dict(unbatched=True, key_padding_mask=True),
     "float32": dict(dtype=np.float32),
 }
 
@@ -215,6 +216,8 @@ def test_multihead_attention_matches_torch(torch, case):
         memory = None if memory is None else np.ascontiguousarray(memory.transpose(1, 0, 2))
     if spec.get("unbatched"):
         x = x[0]
+        if "key_padding_mask" in kwargs:
+            kwargs["key_padding_mask"] = kwargs["key_padding_mask"][0]
 
     ours_x = Tensor(x, requires_grad=True)
     theirs_x = torch.tensor(x, requires_grad=True)
@@ -308,3 +311,5 @@ def test_multihead_bad_input_names_shapes():
         mha(x, x, x, np.zeros((5, 5), dtype=bool))
     with pytest.raises(ValueError, match=r"key \(2, 4, 8\) and value \(2, 5, 8\)"):
         mha(x, Tensor(np.ones((2, 4, 8), dtype=np.float32)), x)
+    plain = np.ones((2, 5, 8), dtype=np.float32)  # numpy inputs are accepted, self-attention still detected
+    np.testing.assert_allclose(mha(plain, plain, plain)[0].data, mha(x, x, x)[0].data)

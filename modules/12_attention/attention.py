@@ -558,15 +558,18 @@ class MultiheadAttention(Module):
                 need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         width = self.embed_dim
+        self_attention = query is key and key is value
+        query, key, value = (x if isinstance(x, Tensor) else Tensor(x) for x in (query, key, value))
         batched = query.ndim == 3
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.ndim != query.ndim or x.ndim not in (2, 3) or x.shape[-1] != width:
                 raise ValueError(f"MultiheadAttention(embed_dim={width}) expects {name} of shape "
                                  f"{'(N, L, E)' if self.batch_first else '(L, N, E)'} or (L, E) with E = {width}, "
                                  f"got {x.shape} (query {query.shape})")
-        self_attention = query is key and key is value
-        if not batched:  # (L, E) -> (1, L, E)
+        if not batched:  # (L, E) -> (1, L, E), and a key_padding_mask (S,) -> (1, S)
             query, key, value = (x.reshape(1, *x.shape) for x in (query, key, value))
+            if key_padding_mask is not None and _as_array(key_padding_mask).ndim == 1:
+                key_padding_mask = _as_array(key_padding_mask)[None]
         elif not self.batch_first:  # (L, N, E) -> (N, L, E)
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         if self_attention:  # the node projects one input with one product
@@ -619,10 +622,12 @@ try:
 except ImportError:  # the figure is optional
     plt = None
 if plt is not None:
-    _fig, _axes = plt.subplots(1, 2, figsize=(9, 4))
+    _fig, _axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    _top = max(_plain.max(), _causal_w.max())
     for _ax, _w, _title in ((_axes[0], _plain, "no mask"), (_axes[1], _causal_w, "is_causal=True")):
-        _image = _ax.imshow(_w, cmap="viridis", vmin=0, vmax=_plain.max())
-        _ax.set(title=f"Attention weights P[i, j], {_title}", xlabel="key position j", ylabel="query position i")
+        _image = _ax.imshow(_w, cmap="viridis", vmin=0, vmax=_top)
+        _ax.set(title=_title, xlabel="key position j", ylabel="query position i")
+    _fig.suptitle("Attention weights P[i, j] of positional queries and keys")
     _fig.colorbar(_image, ax=_axes, label="weight (each row sums to 1)")
     plt.show()
 print("row 5, causal:", np.round(_causal_w[5, :8], 3))

@@ -308,15 +308,18 @@ class MultiheadAttention(Module):
                 need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         width = self.embed_dim
+        self_attention = query is key and key is value
+        query, key, value = (x if isinstance(x, Tensor) else Tensor(x) for x in (query, key, value))
         batched = query.ndim == 3
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.ndim != query.ndim or x.ndim not in (2, 3) or x.shape[-1] != width:
                 raise ValueError(f"MultiheadAttention(embed_dim={width}) expects {name} of shape "
                                  f"{'(N, L, E)' if self.batch_first else '(L, N, E)'} or (L, E) with E = {width}, "
                                  f"got {x.shape} (query {query.shape})")
-        self_attention = query is key and key is value
-        if not batched:  # (L, E) -> (1, L, E)
+        if not batched:  # (L, E) -> (1, L, E), and a key_padding_mask (S,) -> (1, S)
             query, key, value = (x.reshape(1, *x.shape) for x in (query, key, value))
+            if key_padding_mask is not None and _as_array(key_padding_mask).ndim == 1:
+                key_padding_mask = _as_array(key_padding_mask)[None]
         elif not self.batch_first:  # (L, N, E) -> (N, L, E)
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         if self_attention:  # the node projects one input with one product
