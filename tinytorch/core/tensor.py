@@ -130,7 +130,7 @@ class Function:
     saved: Any = ()
     needs_input_grad: tuple[bool, ...] = ()
     versions: tuple[int, ...] = ()  # the inputs' version counters when the node was recorded
-    replaced: Tensor | None = None  # an in-place op's node: the tensor as it was before (Tensor._inplace)
+    replaced: Tensor | None = None  # an in-place op's node: the tensor as it was before (TensorAPI._inplace)
     sequence_nr: int = -1  # set when the node is recorded
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
