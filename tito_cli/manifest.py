@@ -63,6 +63,8 @@ MODULES: tuple[Module, ...] = (
     Module("11", "embeddings", "tinytorch.core.embeddings",
            ("Embedding", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding")),
     Module("12", "attention", "tinytorch.core.attention", ("scaled_dot_product_attention", "MultiheadAttention")),
+    Module("13", "transformers", "tinytorch.core.transformer",
+           ("LayerNorm", "TransformerBlock", "GPT", "KVCache", "generate")),
 )
 
 MILESTONES: tuple[Milestone, ...] = (
@@ -75,6 +77,10 @@ MILESTONES: tuple[Milestone, ...] = (
     Milestone("04", "cnn_digits", 1998, "milestones/04_cnn_digits.py",
               ("01", "02", "03", "04", "05", "06", "07", "08", "09"),
               "LeNet's convolutions and pooling beat the MLP on the same digits: >= 98% test accuracy."),
+    Milestone("05", "transformer", 2017, "milestones/05_transformer.py",
+              ("01", "02", "03", "04", "05", "06", "10", "11", "12", "13"),
+              "A transformer reverses digit strings (>= 99% exact) and learns a character language model "
+              "(<= 0.8x the bigram's validation loss)."),
 )
 
 

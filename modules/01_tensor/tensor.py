@@ -238,10 +238,11 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run the forward rule on ``inputs`` and record the node if a gradient is needed."""
-        for i, t in enumerate(inputs):
+        for t in inputs:
             if not isinstance(t, Tensor):
-                raise TypeError(f"{cls.__name__} got {_describe(t)} as input {i}; expected a Tensor "
-                                f"(wrap data with Tensor(...))")
+                position = next(i for i, u in enumerate(inputs) if u is t)
+                raise TypeError(f"{cls.__name__} got {_describe(t)} as input {position}; "
+                                "expected a Tensor (wrap data with Tensor(...))")
         node = cls()
         data = node.forward(*[t.data for t in inputs], **options)
         if type(data) is not np.ndarray:  # numpy reductions return scalars

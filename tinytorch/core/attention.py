@@ -21,7 +21,8 @@ def masked_softmax(scores: np.ndarray) -> np.ndarray:
     # -inf as 0), exponentiate, divide by the row sum (treat a sum of 0 as 1).
     top = scores.max(axis=-1, keepdims=True)
     top[top == -np.inf] = 0.0  # a fully masked row: exp(-inf - 0) = 0 everywhere
-    weights = np.exp(scores - top)
+    weights = scores - top
+    np.exp(weights, out=weights)  # in place: one buffer for the whole softmax
     total = weights.sum(axis=-1, keepdims=True)
     total[total == 0] = 1.0
     weights /= total
@@ -45,7 +46,10 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndar
     scores = q @ _t(k)
     scores *= scale  # in place: the product is a fresh array
     if bias is not None:
-        scores = scores + bias  # not in place: bias may broadcast scores to a larger shape
+        if np.broadcast_shapes(scores.shape, bias.shape) == scores.shape:
+            scores += bias
+        else:  # bias has more batch dimensions than q and k: the sum is larger than scores
+            scores = scores + bias
     weights = masked_softmax(scores)
     return weights @ v, weights
 
@@ -96,6 +100,8 @@ def attention_bias(attn_mask: Any, is_causal: bool, length: int, source_length: 
         return np.where(allowed, 0.0, -np.inf).astype(dtype)
     if mask.dtype.kind != "f":
         raise TypeError(f"attn_mask must be boolean or floating, got dtype {mask.dtype}")
+    if np.isnan(mask).any() or (mask == np.inf).any():
+        raise ValueError("a float attn_mask must not contain NaN or +inf (use -inf to mask a key out)")
     return mask.astype(dtype, copy=False)
 
 
@@ -302,15 +308,18 @@ class MultiheadAttention(Module):
                 need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         width = self.embed_dim
+        self_attention = query is key and key is value
+        query, key, value = (x if isinstance(x, Tensor) else Tensor(x) for x in (query, key, value))
         batched = query.ndim == 3
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.ndim != query.ndim or x.ndim not in (2, 3) or x.shape[-1] != width:
                 raise ValueError(f"MultiheadAttention(embed_dim={width}) expects {name} of shape "
                                  f"{'(N, L, E)' if self.batch_first else '(L, N, E)'} or (L, E) with E = {width}, "
                                  f"got {x.shape} (query {query.shape})")
-        self_attention = query is key and key is value
-        if not batched:  # (L, E) -> (1, L, E)
+        if not batched:  # (L, E) -> (1, L, E), and a key_padding_mask (S,) -> (1, S)
             query, key, value = (x.reshape(1, *x.shape) for x in (query, key, value))
+            if key_padding_mask is not None and _as_array(key_padding_mask).ndim == 1:
+                key_padding_mask = _as_array(key_padding_mask)[None]
         elif not self.batch_first:  # (L, N, E) -> (N, L, E)
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         if self_attention:  # the node projects one input with one product
