@@ -3,17 +3,16 @@
 ``Tensor`` (module 01, ``tinytorch.core.tensor``) inherits this class, so
 ``x.view(2, 3)``, ``x.unsqueeze(0)``, ``x += y`` or ``x.float()`` work as in
 PyTorch. Nothing here carries a gradient rule: every method is a line or
-two over the primitives module 01 teaches (``reshape``, ``where``, ``to``,
-``clip``, ``_inplace``, ...), so gradients follow from theirs. The file is
+two over the primitives module 01 teaches (``reshape``, ``permute``, ``where``,
+``clip``, the cast and set-item rules, ...), so gradients follow from theirs. The file is
 written by hand, not generated, to keep the module 01 notebook about the
 primitives themselves.
 
-The methods reach other tensors only through ``self`` (its methods, its
-class): they work on whichever ``Tensor`` class inherits them, the
-package's or the one a module 01 notebook defines. Module 01's dim checks
-and later modules' fused rules (``sigmoid``, ``tanh``, ``relu``, the
-softmaxes) are imported when a method is called, as ``Tensor.backward``
-does module 05: module 01 imports this file first.
+Module 01 imports this file first, so the methods import what they use of
+module 01 (its dim checks, the front doors ``gather``/``scatter``/
+``expand``/``to`` to its rules) and of later modules (``sigmoid``, ``tanh``,
+``relu``, the softmaxes) when they are called, as ``Tensor.backward`` does
+module 05. Every other method works through ``self`` alone.
 """
 
 from __future__ import annotations

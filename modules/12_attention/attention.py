@@ -601,6 +601,23 @@ class MultiheadAttention(Module):
 
 
 # %% [markdown]
+# **Padding in practice.** A batch of two sequences of different lengths
+# is padded with the tokenizer's `pad_id` (module 10) to one length. The
+# embedding maps pads to zero vectors (module 11's `padding_idx`), and
+# `key_padding_mask = ids == pad_id` stops every query from attending to
+# them: their weights are exactly 0. The pad *positions* still produce
+# outputs; the loss skips them with `ignore_index` (module 04).
+
+# %%
+from tinytorch.core.embeddings import Embedding  # noqa: E402  (module 11)
+
+_ids = np.array([[5, 3, 3, 9], [7, 2, 0, 0]])  # pad_id = 0: the second sequence has 2 real tokens
+_x = Embedding(10, 16, padding_idx=0, seed=0)(_ids)
+_out, _w = MultiheadAttention(16, 4, seed=1)(_x, _x, _x, key_padding_mask=_ids == 0)
+print("weights of sequence 1 (rows: queries, columns: keys; the last two keys are padding):")
+print(np.round(_w.data[1], 3))
+
+# %% [markdown]
 # ## 5. Looking at attention weights
 #
 # An untrained layer's weights are nearly uniform, so to see what the

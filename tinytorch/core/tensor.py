@@ -53,6 +53,16 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
+def _is_int(value: Any) -> bool:
+    """A Python or numpy integer, not a bool (``True`` is an int to Python, never a size or a seed here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A real Python or numpy number, not a bool (and not a string that looks like one)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _check_numbers(data: Any, array: np.ndarray) -> None:
     """An object array is fine only if every element is a real number (a huge Python int, say)."""
     for index, value in np.ndenumerate(array):
@@ -120,7 +130,7 @@ class Function:
     saved: Any = ()
     needs_input_grad: tuple[bool, ...] = ()
     versions: tuple[int, ...] = ()  # the inputs' version counters when the node was recorded
-    replaced: Tensor | None = None  # an in-place op's node: the tensor as it was before (Tensor._inplace)
+    replaced: Tensor | None = None  # an in-place op's node: the tensor as it was before (TensorAPI._inplace)
     sequence_nr: int = -1  # set when the node is recorded
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
@@ -724,7 +734,7 @@ class Tensor(TensorAPI):
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (Tensor, np.ndarray)):
             return PowTensorBackward.apply(self, self._operand(exponent))
-        if not isinstance(exponent, (int, float, np.integer, np.floating)):
+        if not _is_number(exponent) and not isinstance(exponent, bool):
             raise TypeError(f"unsupported exponent for Tensor **: {_describe(exponent)}; "
                             "expected a number or a Tensor")
         return PowBackward.apply(self, exponent=exponent)
