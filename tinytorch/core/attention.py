@@ -270,6 +270,8 @@ class MultiheadAttention(Module):
             raise ValueError(f"embed_dim={embed_dim} is not divisible by num_heads={num_heads} "
                              f"(each head needs a whole width; e.g. num_heads in "
                              f"{[h for h in range(1, embed_dim + 1) if embed_dim % h == 0][:8]})")
+        if isinstance(dropout, bool):  # (E, H, False) meant bias=False; torch's third argument is dropout
+            raise TypeError(f"dropout must be a float, got {dropout}; pass bias= by keyword")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
