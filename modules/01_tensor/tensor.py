@@ -105,6 +105,16 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
+def _is_int(value: Any) -> bool:
+    """A Python or numpy integer, not a bool (``True`` is an int to Python, never a size or a seed here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A real Python or numpy number, not a bool (and not a string that looks like one)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _check_numbers(data: Any, array: np.ndarray) -> None:
     """An object array is fine only if every element is a real number (a huge Python int, say)."""
     for index, value in np.ndenumerate(array):
@@ -572,6 +582,8 @@ _node.needs_input_grad = (False, True)
 _node.forward(_a, _b)
 _ga, _gb = _node.backward(np.ones((2, 4)))
 assert _ga is None and _gb.shape == (3, 4)
+_ga, _gb = matmul_backward(np.arange(3.0), _b, np.ones(4))  # a 1-D row times a matrix
+assert _ga.shape == (3,) and _gb.shape == (3, 4) and np.allclose(_gb, np.arange(3.0)[:, None] * np.ones(4))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1020,7 +1032,7 @@ class Tensor(TensorAPI):
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (Tensor, np.ndarray)):
             return PowTensorBackward.apply(self, self._operand(exponent))
-        if not isinstance(exponent, (int, float, np.integer, np.floating)):
+        if not _is_number(exponent) and not isinstance(exponent, bool):
             raise TypeError(f"unsupported exponent for Tensor **: {_describe(exponent)}; "
                             "expected a number or a Tensor")
         return PowBackward.apply(self, exponent=exponent)

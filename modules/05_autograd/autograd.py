@@ -44,9 +44,11 @@
 #   the op: primitives in 01, activations in 02, the fused
 #   `CrossEntropyBackward` in 04. One op, one class, one place to look.
 # * **The engine lives here.** `Tensor.backward()` imports this module when
-#   it is first called, so importing modules 01-04 never needs module 05,
-#   and modules 01-04 can test their rules by calling `node.backward(...)`
-#   directly on numbers.
+#   it is first called, so importing modules 01-04 never needs module 05.
+#   Modules 01-04 do call `.backward()` in their examples and tests: that
+#   runs this module's engine, prebuilt in the package until you write it
+#   here, and their tests check each rule through it (against finite
+#   differences and PyTorch).
 #
 # So in this module you learn the chain rule as an algorithm: seed the
 # output gradient with 1, walk the nodes newest first, add up at the leaves.
@@ -60,7 +62,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinytorch.core.tensor import FREED, Tensor, _describe, as_array, is_grad_enabled, set_grad_enabled
+from tinytorch.core.tensor import FREED, Tensor, _describe, _is_number, as_array, is_grad_enabled, set_grad_enabled
 
 # %% [markdown]
 # ## 1. Undoing a broadcast
@@ -436,7 +438,7 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6,
     inf on either side (a rule returning nan, a function evaluated outside
     its domain such as log at -1) is a failure, never a pass.
     """
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0 < eps < np.inf:
+    if not (_is_number(eps) and 0 < eps < np.inf):
         raise ValueError(f"gradcheck: eps must be a positive finite number, got {eps!r}")
     leaves = [Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
               if isinstance(t, Tensor) and t.dtype.kind == "f" else t for t in inputs]

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinytorch.core.tensor import FREED, Tensor, _describe, as_array, is_grad_enabled, set_grad_enabled
+from tinytorch.core.tensor import FREED, Tensor, _describe, _is_number, as_array, is_grad_enabled, set_grad_enabled
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -177,7 +177,7 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6,
     inf on either side (a rule returning nan, a function evaluated outside
     its domain such as log at -1) is a failure, never a pass.
     """
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0 < eps < np.inf:
+    if not (_is_number(eps) and 0 < eps < np.inf):
         raise ValueError(f"gradcheck: eps must be a positive finite number, got {eps!r}")
     leaves = [Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
               if isinstance(t, Tensor) and t.dtype.kind == "f" else t for t in inputs]

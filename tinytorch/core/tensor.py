@@ -53,6 +53,16 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
+def _is_int(value: Any) -> bool:
+    """A Python or numpy integer, not a bool (``True`` is an int to Python, never a size or a seed here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A real Python or numpy number, not a bool (and not a string that looks like one)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _check_numbers(data: Any, array: np.ndarray) -> None:
     """An object array is fine only if every element is a real number (a huge Python int, say)."""
     for index, value in np.ndenumerate(array):
@@ -724,7 +734,7 @@ class Tensor(TensorAPI):
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (Tensor, np.ndarray)):
             return PowTensorBackward.apply(self, self._operand(exponent))
-        if not isinstance(exponent, (int, float, np.integer, np.floating)):
+        if not _is_number(exponent) and not isinstance(exponent, bool):
             raise TypeError(f"unsupported exponent for Tensor **: {_describe(exponent)}; "
                             "expected a number or a Tensor")
         return PowBackward.apply(self, exponent=exponent)
