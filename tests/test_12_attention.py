@@ -302,6 +302,10 @@ def test_multihead_dropout_only_in_training():
 def test_multihead_bad_input_names_shapes():
     with pytest.raises(ValueError, match=r"embed_dim=10 is not divisible by num_heads=3"):
         MultiheadAttention(10, 3)
+    with pytest.raises(TypeError, match="pass bias= by keyword"):
+        MultiheadAttention(8, 2, False)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
+        MultiheadAttention(8, 2, dropout=1.5)
     mha = MultiheadAttention(8, 2, seed=0)
     x = Tensor(np.ones((2, 5, 8), dtype=np.float32))
     with pytest.raises(ValueError, match=r"expects query of shape \(N, L, E\) or \(L, E\) with E = 8, got \(2, 5, 6\)"):
