@@ -105,6 +105,17 @@ def attention_bias(attn_mask: Any, is_causal: bool, length: int, source_length: 
     return mask.astype(dtype, copy=False)
 
 
+def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndarray | None, scale: float,
+            keep: np.ndarray | None, weights_out: list | None) -> tuple[np.ndarray, np.ndarray]:
+    """``attention_forward`` with dropout on the weights (``keep``) and, if asked, the weights for plotting."""
+    out, weights = attention_forward(q, k, v, bias, scale)
+    if keep is not None:
+        out = (weights * keep) @ v
+    if weights_out is not None:
+        weights_out.append(weights if keep is None else weights * keep)
+    return out, weights
+
+
 class ScaledDotProductAttentionBackward(Function):
     """O = softmax(q k^T * scale + bias) v as one node; backward by ``attention_backward``.
 
@@ -114,11 +125,7 @@ class ScaledDotProductAttentionBackward(Function):
 
     def forward(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndarray | None = None,
                 scale: float = 1.0, keep: np.ndarray | None = None, weights_out: list | None = None) -> np.ndarray:
-        out, weights = attention_forward(q, k, v, bias, scale)
-        if keep is not None:
-            out = (weights * keep) @ v
-        if weights_out is not None:
-            weights_out.append(weights if keep is None else weights * keep)
+        out, weights = _attend(q, k, v, bias, scale, keep, weights_out)
         self.saved = (q, k, v, weights, scale, keep)
         return out
 
@@ -219,11 +226,7 @@ class MultiheadAttentionBackward(Function):
                 q, k, v = (p + bias[0][i * width:(i + 1) * width] for i, p in enumerate((q, k, v)))
         q, k, v = (_split_heads(p, heads) for p in (q, k, v))
         scale = 1.0 / math.sqrt(width // heads)
-        out, weights = attention_forward(q, k, v, attn_bias, scale)
-        if keep is not None:
-            out = (weights * keep) @ v
-        if weights_out is not None:
-            weights_out.append(weights if keep is None else weights * keep)
+        out, weights = _attend(q, k, v, attn_bias, scale, keep, weights_out)
         self.saved = (xq, xk, xv, weight, q, k, v, weights, scale, keep, self_attention)
         return _merge_heads(out)
 
