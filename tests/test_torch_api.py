@@ -397,6 +397,9 @@ def test_namespaces_reexport_the_modules():
     assert F.cross_entropy is losses.cross_entropy and F.softmax is activations.softmax
     assert F.logsigmoid is losses.log_sigmoid
     assert optim.Adam is optimizers.Adam and data.DataLoader is loader.DataLoader and tt.nn is nn
+    from tinytorch.core import training
+
+    assert nn.utils.clip_grad_norm_ is training.clip_grad_norm
     every_loss = {n for n in vars(losses) if n.endswith("Loss") and not n.startswith("_")}
     assert every_loss <= set(nn.__all__), every_loss - set(nn.__all__)
     every_functional_loss = {n for n in vars(losses) if n.endswith("_loss") and not n.startswith("_")}
