@@ -119,9 +119,9 @@ class LayerNormBackward(Function):
     def backward(self, grad_output: np.ndarray):
         x_hat, rstd, average, weight = self.saved
         g = grad_output.reshape(x_hat.shape)
-        # TODO (task 13.1): dx from the formula above (the row means are
-        # @ average), then dweight and dbias summed over the rows (only if
-        # affine), returned in their input shapes (self.inputs[1].shape).
+        # TODO (task 13.1): grad_x from the formula above (row means are
+        # @ average) in grad_output's shape; if affine, grad_w and grad_b
+        # summed over the rows, in the parameters' shape (self.inputs[1].shape).
         ### BEGIN SOLUTION
         h = g * weight if weight is not None else g.copy()
         mean_hx = (h * x_hat) @ average
@@ -129,14 +129,15 @@ class LayerNormBackward(Function):
         h -= x_hat * mean_hx[:, None]
         h *= rstd
         grad_x = h.reshape(grad_output.shape)
+        if weight is not None:
+            shape = self.inputs[1].shape
+            ones = np.ones(len(g), dtype=g.dtype)  # column sums, again as one matrix-vector product
+            grad_w = (ones @ (g * x_hat)).reshape(shape)
+            grad_b = (ones @ g).reshape(shape)
+        ### END SOLUTION
         if weight is None:
             return (grad_x,)
-        shape = self.inputs[1].shape
-        ones = np.ones(len(g), dtype=g.dtype)  # column sums, again as one matrix-vector product
-        grad_w = (ones @ (g * x_hat)).reshape(shape)
-        grad_b = (ones @ g).reshape(shape)
         return grad_x, grad_w, grad_b
-        ### END SOLUTION
 
 
 def layer_norm(input: Tensor, normalized_shape: int | tuple[int, ...], weight: Tensor | None = None,
