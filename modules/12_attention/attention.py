@@ -428,10 +428,12 @@ except ValueError as error:
 # `forward` returns `(output, weights)`: the weights averaged over heads
 # `(N, L, S)`, or per head `(N, H, L, S)` with `average_attn_weights=False`
 # (that is what to plot), or None with `need_weights=False`. The weights
-# are a constant tensor (no gradient). Two differences from PyTorch: the
-# default is `batch_first=True` (inputs `(N, L, E)`), and `out_proj` is our
-# `Linear`, whose weight is stored `(in, out)`: copy PyTorch's
-# `out_proj.weight.T` into it (`in_proj_weight` is copied as is).
+# are a constant tensor (no gradient). As in PyTorch the default is
+# `batch_first=False` (inputs `(L, N, E)`, sequence first); pass
+# `batch_first=True` for `(N, L, E)`, as the examples below do. One
+# difference: `out_proj` is our `Linear`, whose weight is stored
+# `(in, out)`: copy PyTorch's `out_proj.weight.T` into it
+# (`in_proj_weight` is copied as is).
 #
 # The layer is one fused node too, `MultiheadAttentionBackward` (the
 # projections, the head split, the attention above and the merge), so a
@@ -505,7 +507,7 @@ class MultiheadAttentionBackward(Function):
 
 
 class MultiheadAttention(Module):
-    """PyTorch's ``nn.MultiheadAttention`` (without kdim/vdim/add_bias_kv), ``batch_first=True`` by default.
+    """PyTorch's ``nn.MultiheadAttention`` (without kdim/vdim/add_bias_kv), ``batch_first=False`` by default as there.
 
     Parameters: in_proj_weight (3E, E) (Xavier-uniform), in_proj_bias (3E,)
     (zeros), out_proj = Linear(E, E) (bias zeros). ``forward`` returns
@@ -514,7 +516,7 @@ class MultiheadAttention(Module):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = True, seed: np.random.Generator | int | None = None,
+                 batch_first: bool = False, seed: np.random.Generator | int | None = None,
                  dtype: Any = np.float32) -> None:
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"MultiheadAttention needs positive sizes, got embed_dim={embed_dim}, "
@@ -618,7 +620,7 @@ from tinytorch.core.embeddings import Embedding  # noqa: E402  (module 11)
 
 _ids = np.array([[5, 3, 3, 9], [7, 2, 0, 0]])  # pad_id = 0: the second sequence has 2 real tokens
 _x = Embedding(10, 16, padding_idx=0, seed=0)(_ids)
-_out, _w = MultiheadAttention(16, 4, seed=1)(_x, _x, _x, key_padding_mask=_ids == 0)
+_out, _w = MultiheadAttention(16, 4, batch_first=True, seed=1)(_x, _x, _x, key_padding_mask=_ids == 0)
 print("weights of sequence 1 (rows: queries, columns: keys; the last two keys are padding):")
 print(np.round(_w.data[1], 3))
 
@@ -659,13 +661,13 @@ print("row 5, causal:", np.round(_causal_w[5, :8], 3))
 # for each head `h`:
 #
 # ```python
-# mha = MultiheadAttention(64, 4, seed=0)
+# mha = MultiheadAttention(64, 4, batch_first=True, seed=0)
 # out, weights = mha(x, x, x, average_attn_weights=False, is_causal=True)
 # weights.shape  # (N, 4, L, L)
 # ```
 
 # %%
-_mha = MultiheadAttention(16, 4, seed=0)
+_mha = MultiheadAttention(16, 4, batch_first=True, seed=0)
 _x = Tensor(_positions[None].astype(np.float32), requires_grad=True)
 _out, _per_head = _mha(_x, _x, _x, average_attn_weights=False, is_causal=True)
 _out.sum().backward()

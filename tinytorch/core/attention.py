@@ -255,7 +255,7 @@ class MultiheadAttentionBackward(Function):
 
 
 class MultiheadAttention(Module):
-    """PyTorch's ``nn.MultiheadAttention`` (without kdim/vdim/add_bias_kv), ``batch_first=True`` by default.
+    """PyTorch's ``nn.MultiheadAttention`` (without kdim/vdim/add_bias_kv), ``batch_first=False`` by default as there.
 
     Parameters: in_proj_weight (3E, E) (Xavier-uniform), in_proj_bias (3E,)
     (zeros), out_proj = Linear(E, E) (bias zeros). ``forward`` returns
@@ -264,7 +264,7 @@ class MultiheadAttention(Module):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = True, seed: np.random.Generator | int | None = None,
+                 batch_first: bool = False, seed: np.random.Generator | int | None = None,
                  dtype: Any = np.float32) -> None:
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"MultiheadAttention needs positive sizes, got embed_dim={embed_dim}, "

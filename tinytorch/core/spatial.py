@@ -163,8 +163,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
                          f"{weight.shape} expects {c}")
     if weight.data.dtype != x.dtype:
         raise TypeError(f"conv2d: input dtype {x.dtype} and weight dtype {weight.data.dtype} differ")
-    if bias is not None and (bias.shape != (o,) or bias.data.dtype != x.dtype):
-        raise ValueError(f"conv2d: bias must have shape ({o},) and dtype {x.dtype}, got {bias.shape} {bias.data.dtype}")
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"conv2d: bias must have shape ({o},) for weight of shape {weight.shape}, got {bias.shape}")
+    if bias is not None and bias.data.dtype != x.dtype:
+        raise TypeError(f"conv2d: bias dtype {bias.data.dtype} differs from the input's {x.dtype}")
     for axis, k, p, d in ((2, kh, padding[0], dilation[0]), (3, kw, padding[1], dilation[1])):
         if d * (k - 1) + 1 > x.shape[axis] + 2 * p:
             raise ValueError(f"conv2d: kernel {(kh, kw)} (dilation {dilation}, spanning {d * (k - 1) + 1} pixels) is "
