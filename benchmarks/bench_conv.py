@@ -154,8 +154,9 @@ def cifar_layer(rounds: int = 10, batch: int = 64) -> dict:
     return row
 
 
-def run(rounds: int = 40, batches: list[int] = STEP_BATCHES) -> dict:
-    return {"training_step": training_step(rounds, batches), "cifar_layer": cifar_layer(max(2, rounds // 4))}
+def run(rounds: int = 40, batches: list[int] = STEP_BATCHES, cifar_batch: int = 64) -> dict:
+    return {"training_step": training_step(rounds, batches),
+            "cifar_layer": cifar_layer(max(2, rounds // 4), batch=cifar_batch)}
 
 
 if __name__ == "__main__":

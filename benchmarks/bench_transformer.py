@@ -175,7 +175,8 @@ def main() -> int:
     load = result["load_average_1min"]
     print(f"load average (1 min) {load['before']:.1f} before, {load['after']:.1f} after, "
           f"{os.cpu_count()} CPUs; {time.perf_counter() - start:.0f} s")
-    write_json(Path(args.json), {"machine": machine(), **result})
+    torch = load_torch()
+    write_json(Path(args.json), {"machine": machine(), "torch": getattr(torch, "__version__", None), **result})
     print(f"results written to {args.json}")
     return 0
 

@@ -97,7 +97,7 @@ def reversal_batch(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.
     return sequence[:, :-1], targets
 
 
-def reversal(args: argparse.Namespace) -> tuple[bool, list[float], str]:
+def reversal(args: argparse.Namespace) -> tuple[bool, list[float], str, dict[str, float]]:
     held_out = np.random.default_rng(args.seed + 1000).integers(0, 10, (1000, DIGITS))
     rng = np.random.default_rng(args.seed)
     model = GPT(vocab_size=11, max_len=2 * DIGITS + 1, embed_dim=64, num_heads=4, num_layers=2, seed=args.seed)
@@ -113,7 +113,7 @@ def reversal(args: argparse.Namespace) -> tuple[bool, list[float], str]:
     print(f"  result: {'reached' if exact >= EXACT_MATCH_TARGET else 'below'} the "
           f"{100 * EXACT_MATCH_TARGET:.0f}% threshold")
     print(f"  exact match: {100 * exact:.1f}% of {len(held_out)} held-out sequences")
-    return exact >= EXACT_MATCH_TARGET, losses, f"exact match: {100 * exact:.1f}%"
+    return exact >= EXACT_MATCH_TARGET, losses, f"exact match: {100 * exact:.1f}%", {}
 
 
 # ---- part 2: a character language model ------------------------------------
@@ -143,7 +143,7 @@ def validation_loss(model: GPT, ids: np.ndarray, steps: int) -> float:
     return total / targets.size
 
 
-def language_model(args: argparse.Namespace) -> tuple[bool, list[float], str]:
+def language_model(args: argparse.Namespace) -> tuple[bool, list[float], str, dict[str, float]]:
     from tinytorch.datasets import load_pride_and_prejudice
     from tinytorch.text.tokenization import CharTokenizer
 
@@ -179,18 +179,21 @@ def language_model(args: argparse.Namespace) -> tuple[bool, list[float], str]:
     print(f"  result: {'reached' if ratio <= BIGRAM_RATIO_TARGET else 'missed'} the "
           f"{BIGRAM_RATIO_TARGET}x bigram target")
     print(f"  validation loss: {loss:.3f} nats = {ratio:.3f}x the bigram's")
-    return ratio <= BIGRAM_RATIO_TARGET, losses, f"validation {loss:.3f} vs bigram {bigram:.3f}"
+    lines = {"bigram, validation": bigram, f"{BIGRAM_RATIO_TARGET} x bigram (target)": BIGRAM_RATIO_TARGET * bigram}
+    return ratio <= BIGRAM_RATIO_TARGET, losses, f"validation {loss:.3f} vs bigram {bigram:.3f}", lines
 
 
-def plot(curves: dict[str, tuple[list[float], str]], path: str) -> None:
+def plot(curves: dict[str, tuple[list[float], str, dict[str, float]]], path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 3.5), squeeze=False)
-    for ax, (name, (losses, result)) in zip(axes[0], curves.items()):
+    for ax, (name, (losses, result, lines)) in zip(axes[0], curves.items()):
         ax.plot(np.arange(1, len(losses) + 1), losses, label=f"training loss ({result})")
+        for (label, value), style in zip(lines.items(), ["--", ":"]):
+            ax.axhline(value, color="gray", linestyle=style, label=f"{label}: {value:.2f}")
         ax.set_title(f"Milestone 05: {name}")
         ax.set_xlabel("training step")
         ax.set_ylabel("cross-entropy (nats)")
@@ -207,13 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     ok, curves = True, {}
     with one_blas_thread():  # the targets are stated for one BLAS thread
         if args.part in ("reversal", "both"):
-            passed, losses, result = reversal(args)
+            passed, *curves["sequence reversal"] = reversal(args)
             ok &= passed
-            curves["sequence reversal"] = (losses, result)
         if args.part in ("lm", "both"):
-            passed, losses, result = language_model(args)
+            passed, *curves["character language model"] = language_model(args)
             ok &= passed
-            curves["character language model"] = (losses, result)
     if args.plot:
         plot(curves, args.plot)
     print(f"milestone 05: {'every target reached' if ok else 'a target was missed'}")

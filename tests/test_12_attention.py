@@ -258,7 +258,7 @@ def test_multihead_fully_masked_query_is_zero_like_torch_sdpa_path(torch):
 
 
 def test_multihead_gradcheck_and_is_causal():
-    mha = MultiheadAttention(6, 3, seed=1, dtype=np.float64)
+    mha = MultiheadAttention(6, 3, batch_first=True, seed=1, dtype=np.float64)
     mha.in_proj_bias.data[...] = np.random.default_rng(0).standard_normal(18)
     x = Tensor(np.random.default_rng(1).standard_normal((2, 4, 6)), requires_grad=True)
     memory = Tensor(np.random.default_rng(2).standard_normal((2, 3, 6)), requires_grad=True)
@@ -281,6 +281,7 @@ def test_multihead_gradcheck_and_is_causal():
 
 def test_multihead_init_matches_torch_conventions():
     mha = MultiheadAttention(64, 4, seed=0)
+    assert mha.batch_first is False  # sequence first by default, as torch.nn.MultiheadAttention
     bound = np.sqrt(6 / (64 + 192))
     assert mha.in_proj_weight.shape == (192, 64) and np.abs(mha.in_proj_weight.data).max() <= bound
     assert np.all(mha.in_proj_bias.data == 0) and np.all(mha.out_proj.bias.data == 0)
@@ -292,7 +293,7 @@ def test_multihead_init_matches_torch_conventions():
 
 
 def test_multihead_dropout_only_in_training():
-    mha = MultiheadAttention(8, 2, dropout=0.5, seed=0)
+    mha = MultiheadAttention(8, 2, dropout=0.5, batch_first=True, seed=0)
     x = Tensor(np.random.default_rng(0).standard_normal((2, 6, 8)).astype(np.float32))
     assert not np.allclose(mha(x, x, x)[0].data, mha(x, x, x)[0].data)
     mha.eval()
@@ -302,7 +303,11 @@ def test_multihead_dropout_only_in_training():
 def test_multihead_bad_input_names_shapes():
     with pytest.raises(ValueError, match=r"embed_dim=10 is not divisible by num_heads=3"):
         MultiheadAttention(10, 3)
-    mha = MultiheadAttention(8, 2, seed=0)
+    with pytest.raises(TypeError, match="pass bias= by keyword"):
+        MultiheadAttention(8, 2, False)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
+        MultiheadAttention(8, 2, dropout=1.5)
+    mha = MultiheadAttention(8, 2, batch_first=True, seed=0)
     x = Tensor(np.ones((2, 5, 8), dtype=np.float32))
     with pytest.raises(ValueError, match=r"expects query of shape \(N, L, E\) or \(L, E\) with E = 8, got \(2, 5, 6\)"):
         mha(Tensor(np.ones((2, 5, 6), dtype=np.float32)), x, x)

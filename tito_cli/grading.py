@@ -418,18 +418,26 @@ def read_submission(course: Path, module: Module, student: str) -> tuple[object,
     if len(data) > NOTEBOOK_LIMIT:
         raise Refused(f"{name} is larger than {NOTEBOOK_LIMIT >> 20} MiB")
     try:
-        json.loads(data)
+        parsed = json.loads(data)
     except ValueError as error:
         raise Refused(f"{name} is not valid JSON ({_one_line(error, 60)})") from None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            notebook = nbformat.reads(data.decode("utf-8", errors="replace"), as_version=4)
+        if isinstance(parsed, dict) and parsed.get("nbformat") == 4:  # the usual case: no conversion, no schema check
+            notebook = nbformat.from_dict(parsed)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                notebook = nbformat.reads(data.decode("utf-8", errors="replace"), as_version=4)
         if not isinstance(notebook.get("cells"), list):
             raise ValueError("no cell list")
         for cell in notebook.cells:
+            if isinstance(cell.get("source"), list) and all(isinstance(line, str) for line in cell.source):
+                cell.source = "".join(cell.source)
             if not isinstance(cell.get("source"), str) or cell.get("cell_type") not in ("code", "markdown", "raw"):
                 raise ValueError("a cell without source text")
+            if not isinstance(cell.get("metadata", {}), dict):
+                raise ValueError("a cell whose metadata is not a mapping")
+            cell.setdefault("metadata", nbformat.NotebookNode())
     except Exception as error:
         raise Refused(f"{name} is not a readable notebook ({_one_line(error, 60)})") from None
     return notebook, note, info.st_mtime
@@ -571,42 +579,48 @@ def backup_gradebook(course: Path) -> Path | None:
 
 def record(gradebook, module: Module, outcome: Outcome, timestamp) -> None:
     """Write one student's grades in one transaction, with nbgrader's own models (as its autograde does)."""
-    from nbgrader.api import Comment, Grade, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
-
     db = gradebook.db
     try:
-        try:
-            student = gradebook.find_student(outcome.student)
-        except MissingEntry:
-            student = Student(id=outcome.student)
-            db.add(student)
-        try:
-            submission = gradebook.find_submission(module.slug, outcome.student)
-        except MissingEntry:  # mirror the assignment's notebooks and cells, as Gradebook.add_submission does
-            with db.no_autoflush:
-                submission = SubmittedAssignment(assignment=gradebook.find_assignment(module.slug), student=student)
-                for notebook in submission.assignment.notebooks:
-                    submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
-                    for cell in notebook.grade_cells:
-                        Grade(cell_id=cell.id, notebook=submitted)
-                    for cell in [*notebook.solution_cells, *notebook.task_cells]:
-                        Comment(cell_id=cell.id, notebook=submitted)
-                db.add(submission)
-        if timestamp is not None:
-            submission.timestamp = timestamp
-        cells = {cell.id: cell for notebook in submission.assignment.notebooks for cell in notebook.grade_cells}
-        for submitted in submission.notebooks:
-            for grade in submitted.grades:
-                cell = cells.get(grade.cell_id)
-                verdict = outcome.cells.get(cell.name) if cell is not None else None
-                if verdict is None:
-                    continue  # a cell this grader does not score (a manually graded task)
-                grade.auto_score = float(cell.max_score) if verdict == "" else 0.0
-                grade.needs_manual_grade = grade.manual_score is not None
+        with db.no_autoflush:  # one flush, at the commit
+            _fill(gradebook, module, outcome, timestamp)
         db.commit()
     except Exception:
         db.rollback()
         raise
+
+
+def _fill(gradebook, module: Module, outcome: Outcome, timestamp) -> None:
+    """Find or mirror (as Gradebook.add_submission does) the student's submission, then set its auto scores."""
+    from nbgrader.api import Comment, Grade, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
+
+    db = gradebook.db
+    try:
+        student = gradebook.find_student(outcome.student)
+    except MissingEntry:
+        student = Student(id=outcome.student)
+        db.add(student)
+    try:
+        submission = gradebook.find_submission(module.slug, outcome.student)
+    except MissingEntry:
+        submission = SubmittedAssignment(assignment=gradebook.find_assignment(module.slug), student=student)
+        for notebook in submission.assignment.notebooks:
+            submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+            for cell in notebook.grade_cells:
+                Grade(cell_id=cell.id, notebook=submitted)
+            for cell in [*notebook.solution_cells, *notebook.task_cells]:
+                Comment(cell_id=cell.id, notebook=submitted)
+        db.add(submission)
+    if timestamp is not None:
+        submission.timestamp = timestamp
+    cells = {cell.id: cell for notebook in submission.assignment.notebooks for cell in notebook.grade_cells}
+    for submitted in submission.notebooks:
+        for grade in submitted.grades:
+            cell = cells.get(grade.cell_id)
+            verdict = outcome.cells.get(cell.name) if cell is not None else None
+            if verdict is None:
+                continue  # a cell this grader does not score (a manually graded task)
+            grade.auto_score = float(cell.max_score) if verdict == "" else 0.0
+            grade.needs_manual_grade = grade.manual_score is not None
 
 
 def _timestamp(course: Path, module: Module, student: str):
@@ -632,6 +646,9 @@ def write_autograded(job: Job, student: str, notebook, outcome: Outcome) -> None
             return
         path.mkdir(exist_ok=True)
     copy = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    copy.setdefault("metadata", {})
+    copy.setdefault("nbformat", 4)
+    copy.setdefault("nbformat_minor", 5)
     for cell in copy.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in job.source_cells and cell.cell_type == "code":
@@ -644,7 +661,7 @@ def write_autograded(job: Job, student: str, notebook, outcome: Outcome) -> None
             cell.outputs = []
     for number, cell in enumerate(copy.cells):
         cell.setdefault("id", f"cell-{number}")
-    atomic_write(folder / f"{job.module.slug}.ipynb", nbformat.writes(copy))
+    atomic_write(folder / f"{job.module.slug}.ipynb", json.dumps(copy, ensure_ascii=False) + "\n")
 
 
 # ---- the run -----------------------------------------------------------------------

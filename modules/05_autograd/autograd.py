@@ -44,9 +44,11 @@
 #   the op: primitives in 01, activations in 02, the fused
 #   `CrossEntropyBackward` in 04. One op, one class, one place to look.
 # * **The engine lives here.** `Tensor.backward()` imports this module when
-#   it is first called, so importing modules 01-04 never needs module 05,
-#   and modules 01-04 can test their rules by calling `node.backward(...)`
-#   directly on numbers.
+#   it is first called, so importing modules 01-04 never needs module 05.
+#   Modules 01-04 do call `.backward()` in their examples and tests: that
+#   runs this module's engine, prebuilt in the package until you write it
+#   here, and their tests check each rule through it (against finite
+#   differences and PyTorch).
 #
 # So in this module you learn the chain rule as an algorithm: seed the
 # output gradient with 1, walk the nodes newest first, add up at the leaves.

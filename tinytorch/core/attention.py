@@ -105,6 +105,17 @@ def attention_bias(attn_mask: Any, is_causal: bool, length: int, source_length: 
     return mask.astype(dtype, copy=False)
 
 
+def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndarray | None, scale: float,
+            keep: np.ndarray | None, weights_out: list | None) -> tuple[np.ndarray, np.ndarray]:
+    """``attention_forward`` with dropout on the weights (``keep``) and, if asked, the weights for plotting."""
+    out, weights = attention_forward(q, k, v, bias, scale)
+    if keep is not None:
+        out = (weights * keep) @ v
+    if weights_out is not None:
+        weights_out.append(weights if keep is None else weights * keep)
+    return out, weights
+
+
 class ScaledDotProductAttentionBackward(Function):
     """O = softmax(q k^T * scale + bias) v as one node; backward by ``attention_backward``.
 
@@ -114,11 +125,7 @@ class ScaledDotProductAttentionBackward(Function):
 
     def forward(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndarray | None = None,
                 scale: float = 1.0, keep: np.ndarray | None = None, weights_out: list | None = None) -> np.ndarray:
-        out, weights = attention_forward(q, k, v, bias, scale)
-        if keep is not None:
-            out = (weights * keep) @ v
-        if weights_out is not None:
-            weights_out.append(weights if keep is None else weights * keep)
+        out, weights = _attend(q, k, v, bias, scale, keep, weights_out)
         self.saved = (q, k, v, weights, scale, keep)
         return out
 
@@ -219,11 +226,7 @@ class MultiheadAttentionBackward(Function):
                 q, k, v = (p + bias[0][i * width:(i + 1) * width] for i, p in enumerate((q, k, v)))
         q, k, v = (_split_heads(p, heads) for p in (q, k, v))
         scale = 1.0 / math.sqrt(width // heads)
-        out, weights = attention_forward(q, k, v, attn_bias, scale)
-        if keep is not None:
-            out = (weights * keep) @ v
-        if weights_out is not None:
-            weights_out.append(weights if keep is None else weights * keep)
+        out, weights = _attend(q, k, v, attn_bias, scale, keep, weights_out)
         self.saved = (xq, xk, xv, weight, q, k, v, weights, scale, keep, self_attention)
         return _merge_heads(out)
 
@@ -252,7 +255,7 @@ class MultiheadAttentionBackward(Function):
 
 
 class MultiheadAttention(Module):
-    """PyTorch's ``nn.MultiheadAttention`` (without kdim/vdim/add_bias_kv), ``batch_first=True`` by default.
+    """PyTorch's ``nn.MultiheadAttention`` (without kdim/vdim/add_bias_kv), ``batch_first=False`` by default as there.
 
     Parameters: in_proj_weight (3E, E) (Xavier-uniform), in_proj_bias (3E,)
     (zeros), out_proj = Linear(E, E) (bias zeros). ``forward`` returns
@@ -261,7 +264,7 @@ class MultiheadAttention(Module):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = True, seed: np.random.Generator | int | None = None,
+                 batch_first: bool = False, seed: np.random.Generator | int | None = None,
                  dtype: Any = np.float32) -> None:
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"MultiheadAttention needs positive sizes, got embed_dim={embed_dim}, "
@@ -270,6 +273,8 @@ class MultiheadAttention(Module):
             raise ValueError(f"embed_dim={embed_dim} is not divisible by num_heads={num_heads} "
                              f"(each head needs a whole width; e.g. num_heads in "
                              f"{[h for h in range(1, embed_dim + 1) if embed_dim % h == 0][:8]})")
+        if isinstance(dropout, bool):  # (E, H, False) meant bias=False; torch's third argument is dropout
+            raise TypeError(f"dropout must be a float, got {dropout}; pass bias= by keyword")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads

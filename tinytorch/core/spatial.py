@@ -51,7 +51,8 @@ def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndar
     if ph == 0 and pw == 0:
         return x
     n, c, h, w = x.shape
-    out = np.full((n, h + 2 * ph, w + 2 * pw, c), value, dtype=x.dtype).transpose(0, 3, 1, 2)
+    shape = (n, h + 2 * ph, w + 2 * pw, c)
+    out = (np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)).transpose(0, 3, 1, 2)
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
@@ -132,8 +133,8 @@ class ConvolutionBackward(Function):
         if needs_w:
             grad_w = (cols.T @ rows).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
         if needs_b:
-            grad_b = np.ones(len(rows), dtype=rows.dtype) @ rows  # the sum over rows; on a tall, thin G
-            # a BLAS product is far faster than rows.sum(axis=0), which loops over the rows
+            # the sum over rows, as a product: on a tall, thin G, BLAS is far faster than rows.sum(axis=0)
+            grad_b = np.ones(len(rows), dtype=rows.dtype) @ rows
         return (grad_x, grad_w, grad_b)[:len(self.needs_input_grad)]
 
 
@@ -162,8 +163,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
                          f"{weight.shape} expects {c}")
     if weight.data.dtype != x.dtype:
         raise TypeError(f"conv2d: input dtype {x.dtype} and weight dtype {weight.data.dtype} differ")
-    if bias is not None and (bias.shape != (o,) or bias.data.dtype != x.dtype):
-        raise ValueError(f"conv2d: bias must have shape ({o},) and dtype {x.dtype}, got {bias.shape} {bias.data.dtype}")
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"conv2d: bias must have shape ({o},) for weight of shape {weight.shape}, got {bias.shape}")
+    if bias is not None and bias.data.dtype != x.dtype:
+        raise TypeError(f"conv2d: bias dtype {bias.data.dtype} differs from the input's {x.dtype}")
     for axis, k, p, d in ((2, kh, padding[0], dilation[0]), (3, kw, padding[1], dilation[1])):
         if d * (k - 1) + 1 > x.shape[axis] + 2 * p:
             raise ValueError(f"conv2d: kernel {(kh, kw)} (dilation {dilation}, spanning {d * (k - 1) + 1} pixels) is "

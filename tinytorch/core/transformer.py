@@ -52,21 +52,22 @@ class LayerNormBackward(Function):
     def backward(self, grad_output: np.ndarray):
         x_hat, rstd, average, weight = self.saved
         g = grad_output.reshape(x_hat.shape)
-        # TODO (task 13.1): dx from the formula above (the row means are
-        # @ average), then dweight and dbias summed over the rows (only if
-        # affine), returned in their input shapes (self.inputs[1].shape).
+        # TODO (task 13.1): grad_x from the formula above (row means are
+        # @ average) in grad_output's shape; if affine, grad_w and grad_b
+        # summed over the rows, in the parameters' shape (self.inputs[1].shape).
         h = g * weight if weight is not None else g.copy()
         mean_hx = (h * x_hat) @ average
         h -= (h @ average)[:, None]
         h -= x_hat * mean_hx[:, None]
         h *= rstd
         grad_x = h.reshape(grad_output.shape)
+        if weight is not None:
+            shape = self.inputs[1].shape
+            ones = np.ones(len(g), dtype=g.dtype)  # column sums, again as one matrix-vector product
+            grad_w = (ones @ (g * x_hat)).reshape(shape)
+            grad_b = (ones @ g).reshape(shape)
         if weight is None:
             return (grad_x,)
-        shape = self.inputs[1].shape
-        ones = np.ones(len(g), dtype=g.dtype)  # column sums, again as one matrix-vector product
-        grad_w = (ones @ (g * x_hat)).reshape(shape)
-        grad_b = (ones @ g).reshape(shape)
         return grad_x, grad_w, grad_b
 
 
