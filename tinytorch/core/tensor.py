@@ -750,9 +750,13 @@ class Tensor(TensorAPI):
 
     # ---- comparisons: no gradient, boolean result -------------------------
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented  # Python then compares identities: x == None is False, as in PyTorch
         return Tensor._wrap(self.data == _raw(other))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented
         return Tensor._wrap(self.data != _raw(other))
 
     def __lt__(self, other: Any) -> Tensor:
