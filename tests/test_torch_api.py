@@ -424,3 +424,18 @@ def test_namespaces_reexport_the_modules():
         nn.Transformer
     with pytest.raises(AttributeError, match="has no attribute 'nonexistent'"):
         tt.nonexistent
+
+
+@pytest.mark.parity
+def test_setitem_with_a_mask_and_a_graph_value_matches_torch(torch):
+    data = arr(3, 4)
+    results = []
+    for lib in (tt, torch):
+        a = lib.tensor(data, requires_grad=True)
+        h = a * 1
+        h[h > 0] = 0
+        h[:, 0] = a[:, 1] * 2
+        (h * h).sum().backward()
+        results.append((np.asarray(h.tolist()), np.asarray(a.grad.tolist())))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
