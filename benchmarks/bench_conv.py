@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import common  # noqa: F401  (pins BLAS threads before numpy loads)
 
+import statistics
+
 import numpy as np
 
 from common import interleaved, load_torch
@@ -97,11 +99,15 @@ def training_step(rounds: int = 40, batches: list[int] = STEP_BATCHES) -> list[d
         first = {name: [fn() for _ in range(3)] for name, fn in candidates.items()}  # three steps: Adam moved
         if torch is not None:
             assert np.allclose(first["tinytorch"], first["pytorch"], rtol=1e-4, atol=1e-5), first
-        times = interleaved(candidates, rounds=rounds, inner=10 if batch <= 32 else 4)
-        row = {"batch": batch, "ms": {k: 1000 * v for k, v in times.items()},
+        # one round at a time, so every round gives a paired ratio: its quartiles are the spread
+        rounds_ms = [interleaved(candidates, rounds=1, inner=10 if batch <= 32 else 4, warmup=3 if i == 0 else 0)
+                     for i in range(rounds)]
+        row = {"batch": batch, "ms": {k: 1000 * statistics.median(r[k] for r in rounds_ms) for k in candidates},
                "im2col_bytes": [im2col_bytes(batch, 1, 8), im2col_bytes(batch, 16, 4)]}
         if torch is not None:
-            row["ratio"] = times["tinytorch"] / times["pytorch"]
+            ratios = [r["tinytorch"] / r["pytorch"] for r in rounds_ms]
+            row["ratio"] = statistics.median(ratios)
+            row["ratio_quartiles"] = [float(q) for q in np.percentile(ratios, [25, 75])]
         rows.append(row)
     return rows
 
@@ -148,8 +154,9 @@ def cifar_layer(rounds: int = 10, batch: int = 64) -> dict:
     return row
 
 
-def run(rounds: int = 40, batches: list[int] = STEP_BATCHES) -> dict:
-    return {"training_step": training_step(rounds, batches), "cifar_layer": cifar_layer(max(2, rounds // 4))}
+def run(rounds: int = 40, batches: list[int] = STEP_BATCHES, cifar_batch: int = 64) -> dict:
+    return {"training_step": training_step(rounds, batches),
+            "cifar_layer": cifar_layer(max(2, rounds // 4), batch=cifar_batch)}
 
 
 if __name__ == "__main__":

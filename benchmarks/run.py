@@ -89,12 +89,13 @@ def main() -> int:
 
     conv = bench_conv.run(rounds=4 if args.quick else 40)
     table = Table(title="Milestone 04 CNN training step (conv, ReLU, max-pool x2, Linear, CE, backward, Adam), 1 thread")
-    for column in ["batch", *[f"{n} ms" for n in names if n != "numpy"], "tinytorch / pytorch", "target",
+    for column in ["batch", *[f"{n} ms" for n in names if n != "numpy"], "tinytorch / pytorch (quartiles)", "target",
                    "im2col buffers (conv1, conv2)"]:
         table.add_column(column, justify="right")
     for row in conv["training_step"]:
         table.add_row(str(row["batch"]), *[f"{row['ms'][n]:.3f}" for n in names if n != "numpy"],
-                      f"{row['ratio']:.2f}x" if "ratio" in row else "-", "<= 1.0x",
+                      (f"{row['ratio']:.2f}x ({row['ratio_quartiles'][0]:.2f}-{row['ratio_quartiles'][1]:.2f})"
+                       if "ratio" in row else "-"), "<= 1.0x",
                       " + ".join(f"{b / 1024:.0f} KiB" for b in row["im2col_bytes"]))
     console.print(table)
     cifar = conv["cifar_layer"]

@@ -6,7 +6,7 @@ import argparse
 import importlib.util
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -14,16 +14,20 @@ CURVES_HELP = "save the loss/accuracy curves to this PNG"
 PLOT_INSTALL = 'pip install -e ".[plot]"'
 
 
-def parse_args(doc: str, argv: list[str] | None, epochs: int, plot_help: str = CURVES_HELP) -> argparse.Namespace:
+def parse_args(doc: str, argv: list[str] | None, epochs: int, plot_help: str = CURVES_HELP,
+               more: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
     """Parse a milestone's arguments; its description is the first line of ``doc`` (the script's docstring).
 
-    ``--plot`` without matplotlib is refused here, before any training, not after it.
+    ``more(parser)`` adds a milestone's own flags to the shared ones. ``--plot`` without matplotlib is
+    refused here, before any training, not after it.
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--plot", default=None, help=f"{plot_help} (needs matplotlib: {PLOT_INSTALL})")
     parser.add_argument("--no-progress", action="store_true")
+    if more is not None:
+        more(parser)
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")

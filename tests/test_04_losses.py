@@ -125,7 +125,7 @@ def test_focal_loss_reduces_easy_examples_most():
     assert easy / ce_easy < 0.001 and hard / ce_hard > 0.7
 
 
-@pytest.mark.task_4_7
+@pytest.mark.task_4_8
 def test_info_nce_is_low_when_pairs_match():
     q = R.standard_normal((8, 16))
     matched = L.info_nce_loss(Tensor(q), Tensor(q + 0.01 * R.standard_normal((8, 16))), temperature=0.05).item()
@@ -133,7 +133,7 @@ def test_info_nce_is_low_when_pairs_match():
     assert matched < 0.01 < shuffled
 
 
-@pytest.mark.task_4_8
+@pytest.mark.task_4_7
 def test_triplet_worked_example():
     a, p, n = Tensor([[0.0, 0.0]]), Tensor([[3.0, 4.0]]), Tensor([[0.0, 4.0]])
     assert np.isclose(L.triplet_margin_loss(a, p, n, eps=0.0).item(), 2.0)
@@ -237,7 +237,8 @@ def test_bad_input_is_named():
         (ValueError, "reduction must be one of", lambda: L.MSELoss(reduction="batchmean")),
         (IndexError, r"target 3 is out of range for 3 classes", lambda: L.cross_entropy(x, np.array([0, 1, 2, 3]))),
         (IndexError, r"target -1 is out of range", lambda: L.nll_loss(x, np.array([0, -1, 2, 1]))),
-        (TypeError, r"class indices must be integers of shape \(4,\)", lambda: L.cross_entropy(x, Tensor([0, 1, 2, 1]))),
+        (TypeError, r"target of dtype float32 and shape \(4,\) is neither class indices \(integers, shape \(4,\)\)",
+         lambda: L.cross_entropy(x, Tensor([0, 1, 2, 1]))),
         (ValueError, r"target shape \(3,\) does not fit input shape \(4, 3\)", lambda: L.cross_entropy(x, np.array([0, 1, 2]))),
         (ValueError, r"weight must have one entry per class: expected shape \(3,\), got \(2,\)",
          lambda: L.cross_entropy(x, np.array([0, 1, 2, 1]), weight=[1.0, 2.0])),
@@ -414,3 +415,32 @@ def test_axis_and_keepdims_stay_aliases_of_dim_and_keepdim():
     assert np.allclose(L.log_softmax(x, axis=0).data, L.log_softmax(x, dim=0).data)
     assert np.allclose(L.logsumexp(x, axis=1, keepdims=True).data, L.logsumexp(x, dim=1, keepdim=True).data)
     assert L.logsumexp(x, axis=1, keepdims=True).shape == (3, 1)
+
+
+# ---- choosing a loss ---------------------------------------------------------------------------------------
+
+def test_choose_loss_returns_the_configured_loss_and_why():
+    loss, why = L.choose_loss("robust regression", delta=2.0)
+    assert isinstance(loss, L.HuberLoss) and loss.delta == 2.0 and why.startswith("HuberLoss: ")
+    x, y = Tensor(np.array([0.0, 5.0])), Tensor(np.array([0.0, 0.0]))
+    assert np.isclose(loss(x, y).item(), L.huber_loss(x, y, delta=2.0).item())
+    padded, why = L.choose_loss("padded sequences")
+    assert isinstance(padded, L.CrossEntropyLoss) and padded.ignore_index == -100 and "ignore_index" in why
+    assert L.choose_loss("distillation")[0].reduction == "batchmean"
+    expected = {"regression": L.MSELoss, "quantile": L.QuantileLoss, "binary": L.BCEWithLogitsLoss,
+                "multi-class": L.CrossEntropyLoss, "imbalanced": L.FocalLoss, "metric learning": L.TripletMarginLoss,
+                "contrastive": L.InfoNCELoss, "preferences": L.DPOLoss, "segmentation": L.DiceLoss,
+                "uncertainty": L.GaussianNLLLoss, "multi-label": L.BCEWithLogitsLoss}
+    for task, cls in expected.items():
+        assert type(L.choose_loss(task)[0]) is cls, task
+
+
+@pytest.mark.parametrize("error, pattern, call", [
+    (ValueError, "choose_loss: unknown task 'clustering'; choose one of: regression, robust regression",
+     lambda: L.choose_loss("clustering")),
+    (TypeError, "choose_loss: MSELoss does not take these options", lambda: L.choose_loss("regression", delta=1.0)),
+    (ValueError, "HuberLoss: delta must be positive", lambda: L.choose_loss("robust regression", delta=-1.0)),
+])
+def test_choose_loss_bad_input_is_named(error, pattern, call):
+    with pytest.raises(error, match=pattern):
+        call()

@@ -173,6 +173,8 @@ def test_bad_input_names_the_shapes():
         conv2d(x, Tensor(np.ones((4, 3, 3), dtype=np.float32)))
     with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
         conv2d(x, Tensor(np.ones((4, 3, 3, 3), dtype=np.float32)), Tensor(np.ones(5, dtype=np.float32)))
+    with pytest.raises(TypeError, match="bias dtype float64 differs from the input's float32"):
+        conv2d(x, Tensor(np.ones((4, 3, 3, 3), dtype=np.float32)), Tensor(np.ones(4)))
     with pytest.raises(TypeError, match="input dtype float32 and weight dtype float64 differ"):
         conv2d(x, Tensor(np.ones((4, 3, 3, 3))))
     with pytest.raises(TypeError, match="expects a Tensor input, got ndarray"):

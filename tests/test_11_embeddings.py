@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from tinytorch.core.autograd import gradcheck
 from tinytorch.core.embeddings import (Embedding, EmbeddingBackward, LearnedPositionalEncoding,
@@ -142,3 +145,20 @@ def test_embedding_plus_positions_trains_like_torch(torch):
     theirs.sum().backward()
     np.testing.assert_allclose(tokens.weight.grad.data, t_tokens.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(positions.weight.grad.data, t_positions.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=hnp.arrays(np.int64, hnp.array_shapes(min_dims=0, max_dims=3, max_side=5), elements=st.integers(0, 6)),
+       padding_idx=st.one_of(st.none(), st.integers(0, 6)))
+def test_embedding_gradient_is_a_per_row_sum_property(ids, padding_idx):
+    layer = Embedding(7, 3, padding_idx=padding_idx, seed=0, dtype=np.float64)
+    out = layer(ids)
+    assert out.shape == ids.shape + (3,)
+    upstream = np.random.default_rng(ids.size).standard_normal(out.shape)
+    out.backward(upstream)
+    expected = np.zeros((7, 3))
+    for index in np.ndindex(ids.shape):  # the definition, one position at a time
+        expected[ids[index]] += upstream[index]
+    if padding_idx is not None:
+        expected[padding_idx] = 0
+    np.testing.assert_allclose(layer.weight.grad.data, expected, atol=1e-12)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from parity import assert_parity
 from tinytorch.core.attention import (MultiheadAttention, attention_backward, attention_forward, masked_softmax,
@@ -133,6 +135,8 @@ def test_sdpa_bad_input_names_shapes():
         scaled_dot_product_attention(q, k, Tensor(np.ones((2, 5, 3), dtype=np.float32)))
     with pytest.raises(TypeError, match="boolean or floating"):
         scaled_dot_product_attention(q, k, v, attn_mask=np.ones((4, 5), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"NaN or \+inf"):
+        scaled_dot_product_attention(q, k, v, attn_mask=np.full((4, 5), np.nan))
 
 
 # ---------------------------------------------------------------- MultiheadAttention
@@ -180,6 +184,7 @@ MHA_CASES = {
     "no_bias": dict(bias=False),
     "seq_first": dict(batch_first=False),
     "unbatched": dict(unbatched=True),
+    "unbatched_padding": dict(unbatched=True, key_padding_mask=True),
     "float32": dict(dtype=np.float32),
 }
 
@@ -213,6 +218,8 @@ def test_multihead_attention_matches_torch(torch, case):
         memory = None if memory is None else np.ascontiguousarray(memory.transpose(1, 0, 2))
     if spec.get("unbatched"):
         x = x[0]
+        if "key_padding_mask" in kwargs:
+            kwargs["key_padding_mask"] = kwargs["key_padding_mask"][0]
 
     ours_x = Tensor(x, requires_grad=True)
     theirs_x = torch.tensor(x, requires_grad=True)
@@ -251,7 +258,7 @@ def test_multihead_fully_masked_query_is_zero_like_torch_sdpa_path(torch):
 
 
 def test_multihead_gradcheck_and_is_causal():
-    mha = MultiheadAttention(6, 3, seed=1, dtype=np.float64)
+    mha = MultiheadAttention(6, 3, batch_first=True, seed=1, dtype=np.float64)
     mha.in_proj_bias.data[...] = np.random.default_rng(0).standard_normal(18)
     x = Tensor(np.random.default_rng(1).standard_normal((2, 4, 6)), requires_grad=True)
     memory = Tensor(np.random.default_rng(2).standard_normal((2, 3, 6)), requires_grad=True)
@@ -274,6 +281,7 @@ def test_multihead_gradcheck_and_is_causal():
 
 def test_multihead_init_matches_torch_conventions():
     mha = MultiheadAttention(64, 4, seed=0)
+    assert mha.batch_first is False  # sequence first by default, as torch.nn.MultiheadAttention
     bound = np.sqrt(6 / (64 + 192))
     assert mha.in_proj_weight.shape == (192, 64) and np.abs(mha.in_proj_weight.data).max() <= bound
     assert np.all(mha.in_proj_bias.data == 0) and np.all(mha.out_proj.bias.data == 0)
@@ -285,7 +293,7 @@ def test_multihead_init_matches_torch_conventions():
 
 
 def test_multihead_dropout_only_in_training():
-    mha = MultiheadAttention(8, 2, dropout=0.5, seed=0)
+    mha = MultiheadAttention(8, 2, dropout=0.5, batch_first=True, seed=0)
     x = Tensor(np.random.default_rng(0).standard_normal((2, 6, 8)).astype(np.float32))
     assert not np.allclose(mha(x, x, x)[0].data, mha(x, x, x)[0].data)
     mha.eval()
@@ -295,7 +303,11 @@ def test_multihead_dropout_only_in_training():
 def test_multihead_bad_input_names_shapes():
     with pytest.raises(ValueError, match=r"embed_dim=10 is not divisible by num_heads=3"):
         MultiheadAttention(10, 3)
-    mha = MultiheadAttention(8, 2, seed=0)
+    with pytest.raises(TypeError, match="pass bias= by keyword"):
+        MultiheadAttention(8, 2, False)
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.5"):
+        MultiheadAttention(8, 2, dropout=1.5)
+    mha = MultiheadAttention(8, 2, batch_first=True, seed=0)
     x = Tensor(np.ones((2, 5, 8), dtype=np.float32))
     with pytest.raises(ValueError, match=r"expects query of shape \(N, L, E\) or \(L, E\) with E = 8, got \(2, 5, 6\)"):
         mha(Tensor(np.ones((2, 5, 6), dtype=np.float32)), x, x)
@@ -306,3 +318,26 @@ def test_multihead_bad_input_names_shapes():
         mha(x, x, x, np.zeros((5, 5), dtype=bool))
     with pytest.raises(ValueError, match=r"key \(2, 4, 8\) and value \(2, 5, 8\)"):
         mha(x, Tensor(np.ones((2, 4, 8), dtype=np.float32)), x)
+    plain = np.ones((2, 5, 8), dtype=np.float32)  # numpy inputs are accepted, self-attention still detected
+    np.testing.assert_allclose(mha(plain, plain, plain)[0].data, mha(x, x, x)[0].data)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 2), length=st.integers(1, 4), source=st.integers(1, 4), width=st.integers(1, 3),
+       value_width=st.integers(1, 3), mask_kind=st.sampled_from(["none", "causal", "bool", "float"]),
+       seed=st.integers(0, 2**16))
+def test_sdpa_gradcheck_property(batch, length, source, width, value_width, mask_kind, seed):
+    rng = np.random.default_rng(seed)
+    q, k, v = (rng.standard_normal(s) for s in ((batch, length, width), (batch, source, width),
+                                                  (batch, source, value_width)))
+    kwargs = {}
+    if mask_kind == "causal":
+        kwargs["is_causal"] = True
+    elif mask_kind == "bool":
+        kwargs["attn_mask"] = rng.random((length, source)) > 0.3  # may mask whole rows: their gradient is 0
+    elif mask_kind == "float":
+        kwargs["attn_mask"] = rng.standard_normal((batch, length, source))
+    out = scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v), **kwargs)
+    assert out.shape == (batch, length, value_width) and np.isfinite(out.data).all()
+    assert gradcheck(lambda a, b, c: scaled_dot_product_attention(a, b, c, **kwargs),
+                     *(Tensor(x, requires_grad=True) for x in (q, k, v)))

@@ -71,6 +71,13 @@ def test_layers_and_ops_name_a_non_tensor_input(bad, named):
         Dropout(0.5, rng=0)(bad)
 
 
+def test_a_non_tensor_second_input_is_named_by_position():
+    from tinytorch.core.tensor import MulBackward
+
+    with pytest.raises(TypeError, match="MulBackward got numpy.ndarray of shape \\(2,\\), dtype float64 as input 1"):
+        MulBackward.apply(Tensor([1.0, 2.0], requires_grad=True), np.ones(2))
+
+
 @pytest.mark.parametrize("args, error, named", [
     ((2.5, 3), TypeError, "in_features must be an int, got float 2.5"),
     (("3", 2), TypeError, "in_features must be an int, got str '3'"),

@@ -67,13 +67,27 @@ def test_jupytext_reads_the_same_cells(module):
         assert theirs.metadata.get("nbgrader") == mine.metadata.get("nbgrader")
 
 
+SOURCES = [source for module in MODULES for source in module.sources]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.slug)
-def test_module_source_runs_top_to_bottom(module, tmp_path):
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: f"{s.parent.name}/{s.stem}")
+def test_module_source_runs_top_to_bottom(source, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg")
-    result = subprocess.run([sys.executable, str(ROOT / module.source)], cwd=tmp_path, env=env,
+    result = subprocess.run([sys.executable, str(ROOT / source)], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("source", [s for m in MODULES for s in m.sources[1:]], ids=lambda s: f"{s.parent.name}/{s.stem}")
+def test_companion_notebook_has_no_exercise_and_reads_as_a_notebook(source):
+    import jupytext
+
+    text = (ROOT / source).read_text(encoding="utf-8")
+    cells = parse_cells(text, source.as_posix())
+    assert not [c.line_number for c in cells if "nbgrader" in c.metadata], "a companion has no graded or solution cell"
+    assert "### BEGIN SOLUTION" not in text and "# TODO" not in text
+    assert len(jupytext.read(ROOT / source).cells) == len(cells) - 1
 
 
 def test_every_task_has_tests_marked_with_its_number():

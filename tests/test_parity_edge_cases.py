@@ -148,8 +148,14 @@ def test_exact_gelu_in_float32_is_float64_gelu_rounded(torch):
     np.testing.assert_allclose(ours.grad.data, t.grad.numpy(), rtol=2e-6, atol=1e-7)
 
 
-def test_erf_is_accurate_to_float64_rounding(torch):
+def test_erf_and_erfc_are_accurate_to_float64_rounding(torch):
     x = np.concatenate([np.linspace(-8, 8, 40001), np.logspace(-300, 0.5, 200), [np.inf, -np.inf]])
     np.testing.assert_allclose(A.erf(x), torch.special.erf(torch.tensor(x)).numpy(), rtol=0, atol=3e-16)
     assert np.isnan(A.erf(np.array([np.nan]))[0])
     assert A.erf(np.ones(3, dtype=np.float32)).dtype == np.float32
+    # erfc keeps its tail: relative accuracy where 1 - erf would round to 0
+    tail = np.linspace(-3, 6, 901)
+    exact = torch.special.erfc(torch.tensor(tail)).numpy()
+    np.testing.assert_allclose(A.erfc(tail), exact, rtol=5e-9, atol=0)
+    near = tail < 4
+    np.testing.assert_allclose(A.erfc(tail[near].astype(np.float32)), exact[near], rtol=2e-6, atol=0)

@@ -235,14 +235,19 @@ def _reference_cases(torch):
     ]
 
 
+def _parity_in_both_dtypes(name, ours, theirs, arrays, torch, float32_atol=1e-6):
+    """assert_parity in float64 (rtol 1e-6) and float32 (rtol 1e-4); the failure names the case and dtype."""
+    for dtype, tolerance in ((np.float64, dict(rtol=1e-6, atol=1e-9)), (np.float32, dict(rtol=1e-4, atol=float32_atol))):
+        cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+        try:
+            assert_parity(ours, theirs, cast, torch, **tolerance)
+        except AssertionError as error:
+            raise AssertionError(f"{name} ({np.dtype(dtype).name}): {error}") from None
+
+
 def test_reference_formulas(torch):
     for name, ours, theirs, arrays in _reference_cases(torch):
-        for dtype, tolerance in ((np.float64, dict(rtol=1e-6, atol=1e-9)), (np.float32, dict(rtol=1e-4, atol=1e-6))):
-            cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
-            try:
-                assert_parity(ours, theirs, cast, torch, **tolerance)
-            except AssertionError as error:
-                raise AssertionError(f"{name} ({np.dtype(dtype).name}): {error}") from None
+        _parity_in_both_dtypes(name, ours, theirs, arrays, torch)
 
 
 def test_uncertainty_weighting_matches_formula(torch):
@@ -293,14 +298,8 @@ def _issue_12_cases(torch):
 def test_issue_12_parity(torch):
     for name, ours, theirs, arrays, *rest in _issue_12_cases(torch):
         for reduction in (rest[0] if rest else ("mean", "sum", "none")):
-            for dtype, tolerance in ((np.float64, dict(rtol=1e-6, atol=1e-9)),
-                                     (np.float32, dict(rtol=1e-4, atol=1e-6))):
-                cast = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
-                try:
-                    assert_parity(lambda *a: ours(*a, reduction=reduction),
-                                  lambda *a: theirs(*a, reduction=reduction), cast, torch, **tolerance)
-                except AssertionError as error:
-                    raise AssertionError(f"{name} {reduction} ({np.dtype(dtype).name}): {error}") from None
+            _parity_in_both_dtypes(f"{name} {reduction}", lambda *a: ours(*a, reduction=reduction),
+                                   lambda *a: theirs(*a, reduction=reduction), arrays, torch)
 
 
 def test_focal_with_ignored_rows_matches_torch_reference(torch):
@@ -397,12 +396,7 @@ def _helper_cases(torch):
 
 def test_helpers_and_weights_match_torch(torch):
     for name, ours, theirs, arrays in _helper_cases(torch):
-        for dtype, tolerance in ((np.float64, dict(rtol=1e-6, atol=1e-9)), (np.float32, dict(rtol=1e-4, atol=1e-5))):
-            cast = [a.astype(dtype) for a in arrays]
-            try:
-                assert_parity(ours, theirs, cast, torch, **tolerance)
-            except AssertionError as error:
-                raise AssertionError(f"{name} ({np.dtype(dtype).name}): {error}") from None
+        _parity_in_both_dtypes(name, ours, theirs, arrays, torch, float32_atol=1e-5)
 
 
 def test_one_hot_matches_torch(torch):

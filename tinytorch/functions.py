@@ -19,13 +19,14 @@ from tinytorch.core.tensor import CatBackward, Tensor, where  # noqa: F401  (whe
 from tinytorch.tensor_api import _size, maximum as _maximum, minimum as _minimum
 
 __all__ = [
-    "abs", "allclose", "amax", "amin", "arange", "argmax", "argmin", "as_tensor", "bmm", "bool", "cat",
-    "clamp", "clip", "concat", "concatenate", "dot", "double", "equal", "exp", "eye", "flatten", "float",
+    "abs", "allclose", "amax", "amin", "arange", "argmax", "argmin", "argsort", "as_tensor", "bmm", "bool", "cat",
+    "chunk", "clamp", "clip", "concat", "concatenate", "dot", "double", "equal", "exp", "eye", "flatten", "float",
     "float32", "float64", "from_numpy", "full", "full_like", "gather", "int", "int32", "int64", "is_tensor",
     "linspace", "log", "log_softmax", "logsumexp", "long", "manual_seed", "masked_fill", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mm", "norm", "numel", "ones", "ones_like", "permute", "pow", "rand",
     "rand_like", "randint", "randn", "randn_like", "randperm", "relu", "reshape", "sigmoid", "softmax",
-    "sqrt", "square", "squeeze", "stack", "std", "sum", "tanh", "tensor", "transpose", "unsqueeze", "var",
+    "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "sum", "tanh", "tensor", "topk", "transpose",
+    "tril", "triu", "unsqueeze", "var",
     "where", "zeros", "zeros_like",
 ]
 
@@ -368,6 +369,34 @@ def gather(x: Tensor, dim: builtins.int, index: Any) -> Tensor:
 
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     return _tensor(x, "masked_fill").masked_fill(mask, value)
+
+
+def sort(x: Tensor, dim: builtins.int = -1, descending: builtins.bool = False) -> Any:
+    return _tensor(x, "sort").sort(dim, descending)
+
+
+def argsort(x: Tensor, dim: builtins.int = -1, descending: builtins.bool = False) -> Tensor:
+    return _tensor(x, "argsort").argsort(dim, descending)
+
+
+def topk(x: Tensor, k: builtins.int, dim: builtins.int = -1, largest: builtins.bool = True) -> Any:
+    return _tensor(x, "topk").topk(k, dim, largest)
+
+
+def split(x: Tensor, split_size: Any, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+    return _tensor(x, "split").split(split_size, dim)
+
+
+def chunk(x: Tensor, chunks: builtins.int, dim: builtins.int = 0) -> tuple[Tensor, ...]:
+    return _tensor(x, "chunk").chunk(chunks, dim)
+
+
+def tril(x: Tensor, diagonal: builtins.int = 0) -> Tensor:
+    return _tensor(x, "tril").tril(diagonal)
+
+
+def triu(x: Tensor, diagonal: builtins.int = 0) -> Tensor:
+    return _tensor(x, "triu").triu(diagonal)
 
 
 def numel(x: Tensor) -> builtins.int:

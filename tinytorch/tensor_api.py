@@ -3,17 +3,16 @@
 ``Tensor`` (module 01, ``tinytorch.core.tensor``) inherits this class, so
 ``x.view(2, 3)``, ``x.unsqueeze(0)``, ``x += y`` or ``x.float()`` work as in
 PyTorch. Nothing here carries a gradient rule: every method is a line or
-two over the primitives module 01 teaches (``reshape``, ``where``, ``to``,
-``clip``, ``_inplace``, ...), so gradients follow from theirs. The file is
+two over the primitives module 01 teaches (``reshape``, ``permute``, ``where``,
+``clip``, the cast and set-item rules, ...), so gradients follow from theirs. The file is
 written by hand, not generated, to keep the module 01 notebook about the
 primitives themselves.
 
-The methods reach other tensors only through ``self`` (its methods, its
-class): they work on whichever ``Tensor`` class inherits them, the
-package's or the one a module 01 notebook defines. Module 01's dim checks
-and later modules' fused rules (``sigmoid``, ``tanh``, ``relu``, the
-softmaxes) are imported when a method is called, as ``Tensor.backward``
-does module 05: module 01 imports this file first.
+Module 01 imports this file first, so the methods import what they use of
+module 01 (its dim checks, the front doors ``gather``/``scatter``/
+``expand``/``to`` to its rules) and of later modules (``sigmoid``, ``tanh``,
+``relu``, the softmaxes) when they are called, as ``Tensor.backward`` does
+module 05. Every other method works through ``self`` alone.
 """
 
 from __future__ import annotations
@@ -62,10 +61,19 @@ class TensorAPI:
         return GatherBackward.apply(self, index=_array(index), dim=_one_dim(dim, self.ndim))
 
     def scatter(self, dim: int, index: Any, src: Any) -> Any:
-        """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter)."""
-        from tinytorch.core.tensor import ScatterBackward, _one_dim
+        """A copy with ``out[i][index[i][j]] = src[i][j]`` for ``dim=1`` (torch.scatter): module 01's
+        SetItemBackward at the places ``index`` names, so its rule is the gradient."""
+        from tinytorch.core.tensor import SetItemBackward, _one_dim
 
-        return ScatterBackward.apply(self, self._operand(src), index=_array(index), dim=_one_dim(dim, self.ndim))
+        index = _array(index)
+        where = along(index, self.shape, _one_dim(dim, self.ndim), "scatter")
+        src = self._operand(src)
+        if src.ndim:  # PyTorch reads only the first index.shape entries of src
+            if src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape)):
+                raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape "
+                                 f"{index.shape}")
+            src = src[tuple(slice(0, n) for n in index.shape)]
+        return SetItemBackward.apply(self, src, index=where)
 
     # ---- shapes: every one is a reshape, an expand or a permute ----------------
     def view(self, *shape: int | Sequence[int]) -> Any:
@@ -208,6 +216,86 @@ class TensorAPI:
 
     def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None) -> Any:
         return arg_extreme(self, dim if axis is None else axis, keepdim, largest=False)
+
+    # ---- order, pieces and repeats: a gather, slices, an expand ---------------------
+    def argsort(self, dim: int = -1, descending: bool = False) -> Any:
+        """The indices (int64) that sort along ``dim``; ties keep their order (a stable sort)."""
+        from tinytorch.core.tensor import _one_dim
+
+        d = _one_dim(dim, self.ndim)
+        order = np.argsort(-self.data if descending else self.data, axis=d if self.ndim else None, kind="stable")
+        return self._wrap(order.astype(np.int64).reshape(self.shape))
+
+    def sort(self, dim: int = -1, descending: bool = False) -> ValuesIndices:
+        """``(values, indices)`` sorted along ``dim``; the values are a gather, so the gradient follows."""
+        indices = self.argsort(dim, descending)
+        return ValuesIndices(self.gather(dim, indices) if self.ndim else self.clone(), indices)
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
+        """The ``k`` largest (or smallest) entries along ``dim`` as ``(values, indices)``."""
+        from tinytorch.core.tensor import _one_dim
+
+        d = _one_dim(dim, self.ndim)
+        if not 0 <= _int(k, "k") <= (self.shape[d] if self.ndim else 1):
+            raise ValueError(f"topk: k={k} is out of range for dim {dim} of shape {self.shape}")
+        indices = self.argsort(dim, descending=largest)[(slice(None),) * d + (slice(0, k),)]
+        return ValuesIndices(self.gather(d, indices), indices)
+
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Any, ...]:
+        """Pieces along ``dim`` of ``split_size`` each (the last may be shorter), or of the listed sizes."""
+        from tinytorch.core.tensor import _one_dim
+
+        d = _one_dim(dim, self.ndim)
+        n = self.shape[d]
+        if isinstance(split_size, (tuple, list)):
+            sizes = [_int(size, "split_size") for size in split_size]
+            if sum(sizes) != n:
+                raise ValueError(f"split sizes {sizes} add up to {sum(sizes)}, not dim {dim}'s length {n}")
+        else:
+            if _int(split_size, "split_size") <= 0:
+                raise ValueError(f"split_size must be positive, got {split_size}")
+            sizes = [min(split_size, n - start) for start in range(0, n, split_size)]
+        starts = np.cumsum([0] + sizes[:-1])
+        return tuple(self[(slice(None),) * d + (slice(int(a), int(a) + b),)] for a, b in zip(starts, sizes))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Any, ...]:
+        """``chunks`` pieces along ``dim`` (PyTorch's sizes: ceil(n / chunks) each, the last shorter)."""
+        from tinytorch.core.tensor import _one_dim
+
+        if _int(chunks, "chunks") <= 0:
+            raise ValueError(f"chunk needs a positive number of chunks, got {chunks}")
+        return self.split(max(-(-self.shape[_one_dim(dim, self.ndim)] // chunks), 1), dim)
+
+    def repeat(self, *sizes: int | Sequence[int]) -> Any:
+        """Tile ``sizes[i]`` times along dim i (new leading dims when more sizes than dims): an expand
+        over interleaved axes of size 1, then a reshape."""
+        sizes = _size(sizes)
+        if len(sizes) < self.ndim:
+            raise ValueError(f"repeat needs at least {self.ndim} sizes for shape {self.shape}, got {sizes}")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        spread = self.reshape(tuple(x for n in shape for x in (1, n)))
+        tiled = spread.expand(tuple(x for r, n in zip(sizes, shape) for x in (r, n)))
+        return tiled.reshape(tuple(r * n for r, n in zip(sizes, shape)))
+
+    def tril(self, diagonal: int = 0) -> Any:
+        """Zero above the ``diagonal`` of the last two dims (a ``where``)."""
+        rows, cols = self.shape[-2:]
+        return self.where(np.tri(rows, cols, diagonal, dtype=bool), 0)
+
+    def triu(self, diagonal: int = 0) -> Any:
+        """Zero below the ``diagonal`` of the last two dims (a ``where``)."""
+        rows, cols = self.shape[-2:]
+        return self.where(~np.tri(rows, cols, diagonal - 1, dtype=bool), 0)
+
+    # ---- tests and signs: no gradient ---------------------------------------------
+    def all(self, dim: int | None = None) -> Any:
+        return self._wrap(np.asarray(self.data.all(axis=dim)))
+
+    def any(self, dim: int | None = None) -> Any:
+        return self._wrap(np.asarray(self.data.any(axis=dim)))
+
+    def sign(self) -> Any:
+        return self._wrap(np.sign(self.data))
 
     # ---- elementwise and reductions composed from primitives --------------------
     def add(self, other: Any) -> Any:
@@ -430,7 +518,7 @@ class TensorAPI:
 
 
 def along(index: np.ndarray, shape: tuple[int, ...], dim: int, name: str) -> tuple:
-    """The numpy index of the elements that ``index[i][j]`` names along ``dim`` (module 01's gather, scatter).
+    """The numpy index of the elements that ``index[i][j]`` names along ``dim`` (gather, scatter).
 
     PyTorch's rules: an integer index with as many dims as the input, no
     larger outside ``dim``, its values in ``[0, shape[dim])``.

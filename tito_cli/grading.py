@@ -22,6 +22,7 @@ into the gradebook with nbgrader's models, one transaction per student.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import csv
 import difflib
@@ -118,8 +119,9 @@ def generate(root: Path, module: Module, course: Path) -> Path:
 # ---- autograde ------------------------------------------------------------------------
 #
 # Trust model: the grader (this process) never runs submitted code. Each submission runs
-# in its own sandbox (tito_cli/sandbox.py) that sees the package of the earlier modules
-# and the probes, not the course folder; it returns the probes' outputs as npz frames.
+# in its own sandbox (tito_cli/sandbox.py) that sees the package (without the graded
+# module's file) and the probes, not the course folder; it returns the probes' outputs
+# as npz frames.
 # The grader compares them with the reference solution's outputs on the same probes
 # (computed once from the course source, cached) and writes the gradebook itself.
 
@@ -137,6 +139,7 @@ class Outcome:
     score: float = 0.0
     max_score: float = 0.0
     cells: dict = field(default_factory=dict)  # grade_id -> "" (passed) or why it failed
+    cpu_seconds: float | None = None  # as the sandboxed process reported it (for statistics only)
 
 
 @dataclass
@@ -144,7 +147,7 @@ class Job:
     """What the grader needs to grade one module: made once per run, shared by the workers."""
     module: Module
     course: Path
-    kit: Path  # read-only in the sandbox: package of the earlier modules, the probe runner, probes.py
+    kit: Path  # read-only in the sandbox: the package without module NN's file, the probe runner, probes.py
     seccomp: Path
     release: object  # the release notebook (nbformat), to restore lost metadata
     source_cells: dict  # grade_id -> the source's test cell, for the autograded copy
@@ -208,6 +211,8 @@ def _build_kit(root: Path, module: Module, probes: Path) -> Path:
     for name in ("__init__.py", "probing.py"):
         shutil.copyfile(here / name, kit / "tito_cli" / name)
     shutil.copyfile(probes, kit / "probes.py")
+    # compiled once here: the sandbox cannot write bytecode, and compiling the package is most of a start-up
+    compileall.compile_dir(str(kit), quiet=2)
     for folder in [kit, *[p for p in kit.rglob("*") if p.is_dir()]]:
         folder.chmod(0o755)
     return kit
@@ -325,7 +330,13 @@ def _process_failure(result: sandbox.Result, current: str, limits: sandbox.Limit
     if result.returncode == -signal.SIGXFSZ:
         return f"killed: file size limit {limits.file_bytes >> 20} MiB{where}"
     if result.returncode and result.returncode < 0:
-        return f"killed by signal {signal.Signals(-result.returncode).name}{where}"
+        try:
+            name = signal.Signals(-result.returncode).name
+        except ValueError:
+            name = str(-result.returncode)
+        hint = f", out of memory under the {limits.memory_bytes / (1 << 30):g} GiB limit?" \
+            if name in ("SIGSEGV", "SIGABRT", "SIGBUS") else ""
+        return f"killed by signal {name}{where}{hint}"
     if current or not result.frames or result.frames[-1][0].get("event") != "done":
         return f"the process exited (code {result.returncode}){where} before finishing"
     if result.garbled:
@@ -407,18 +418,26 @@ def read_submission(course: Path, module: Module, student: str) -> tuple[object,
     if len(data) > NOTEBOOK_LIMIT:
         raise Refused(f"{name} is larger than {NOTEBOOK_LIMIT >> 20} MiB")
     try:
-        json.loads(data)
+        parsed = json.loads(data)
     except ValueError as error:
         raise Refused(f"{name} is not valid JSON ({_one_line(error, 60)})") from None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            notebook = nbformat.reads(data.decode("utf-8", errors="replace"), as_version=4)
+        if isinstance(parsed, dict) and parsed.get("nbformat") == 4:  # the usual case: no conversion, no schema check
+            notebook = nbformat.from_dict(parsed)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                notebook = nbformat.reads(data.decode("utf-8", errors="replace"), as_version=4)
         if not isinstance(notebook.get("cells"), list):
             raise ValueError("no cell list")
         for cell in notebook.cells:
+            if isinstance(cell.get("source"), list) and all(isinstance(line, str) for line in cell.source):
+                cell.source = "".join(cell.source)
             if not isinstance(cell.get("source"), str) or cell.get("cell_type") not in ("code", "markdown", "raw"):
                 raise ValueError("a cell without source text")
+            if not isinstance(cell.get("metadata", {}), dict):
+                raise ValueError("a cell whose metadata is not a mapping")
+            cell.setdefault("metadata", nbformat.NotebookNode())
     except Exception as error:
         raise Refused(f"{name} is not a readable notebook ({_one_line(error, 60)})") from None
     return notebook, note, info.st_mtime
@@ -449,6 +468,24 @@ def restore_metadata(submission, release) -> int:
     return restored
 
 
+def _reported_cpu(result: sandbox.Result) -> float | None:
+    last = result.frames[-1][0] if result.frames else {}
+    value = last.get("cpu_seconds") if last.get("event") == "done" else None
+    return round(float(value), 3) if isinstance(value, (int, float)) else None
+
+
+def _reason(verdicts: dict, run_notes: list[str]) -> list[str]:
+    """The parts of the one-line reason: how the process ended, the first failed cell, what it printed."""
+    ended = [n for n in run_notes if n.startswith(("killed", "the process", "results unreadable"))]
+    unrun = [g for g, why in verdicts.items() if why.startswith("no result")]
+    failed = [f"cell {g}: {why}" for g, why in verdicts.items() if why and g not in unrun]
+    parts = [ended[0] + (f": no result for {len(unrun)} graded cell(s)" if unrun else "")] if ended else []
+    if failed:
+        parts.append(failed[0] + (f" (+{len(failed) - 1} more cells)" if len(failed) > 1 else ""))
+        parts += [n for n in run_notes if n.startswith("cell ")][:1]  # the notebook cell that likely caused it
+    return parts + [n for n in run_notes if n.startswith("printed")]
+
+
 def grade_student(job: Job, student: str) -> tuple[Outcome, str, object]:
     """Grade one submission: (outcome, the full log text, the notebook or None). Never raises for a bad submission."""
     start = time.monotonic()
@@ -466,18 +503,13 @@ def grade_student(job: Job, student: str) -> tuple[Outcome, str, object]:
         notes.append(f"the notebook had no nbgrader metadata: restored on {restored} cells from the release")
     verdicts, run_notes, result = grade_cells(job, code_cells(notebook, job.release))
     score = float(sum(job.points[g] for g, why in verdicts.items() if not why))
-    failed = [f"cell {g}: {why}" for g, why in verdicts.items() if why]
-    reason_parts = failed[:1] + ([f"+{len(failed) - 1} more cells"] if len(failed) > 1 else [])
-    if failed and run_notes:
-        reason_parts.append(run_notes[0])
-    elif not failed:
-        reason_parts += [n for n in run_notes if n.startswith(("killed", "the process", "printed"))][:1]
-    outcome = Outcome(student, "graded", time.monotonic() - start, "; ".join(notes + reason_parts), score,
-                      max_score, verdicts)
+    outcome = Outcome(student, "graded", time.monotonic() - start, "; ".join(notes + _reason(verdicts, run_notes)),
+                      score, max_score, verdicts, _reported_cpu(result))
     log += notes + [f"score {score:g} / {max_score:g} in {outcome.seconds:.1f} s", "", "graded cells:"]
     log += [f"  {g}: {'passed' if not why else why}" for g, why in verdicts.items()]
     log += ["", "notes:"] + [f"  {n}" for n in run_notes] if run_notes else []
-    log += ["", f"process exit code {result.returncode}; output ({result.output_total} bytes):", result.output]
+    log += ["", f"process exit code {result.returncode}, CPU {outcome.cpu_seconds} s (as reported), wall "
+            f"{result.seconds:.2f} s; output ({result.output_total} bytes):", result.output]
     return outcome, "\n".join(log) + "\n", notebook
 
 
@@ -547,42 +579,48 @@ def backup_gradebook(course: Path) -> Path | None:
 
 def record(gradebook, module: Module, outcome: Outcome, timestamp) -> None:
     """Write one student's grades in one transaction, with nbgrader's own models (as its autograde does)."""
-    from nbgrader.api import Comment, Grade, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
-
     db = gradebook.db
     try:
-        try:
-            student = gradebook.find_student(outcome.student)
-        except MissingEntry:
-            student = Student(id=outcome.student)
-            db.add(student)
-        try:
-            submission = gradebook.find_submission(module.slug, outcome.student)
-        except MissingEntry:  # mirror the assignment's notebooks and cells, as Gradebook.add_submission does
-            with db.no_autoflush:
-                submission = SubmittedAssignment(assignment=gradebook.find_assignment(module.slug), student=student)
-                for notebook in submission.assignment.notebooks:
-                    submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
-                    for cell in notebook.grade_cells:
-                        Grade(cell_id=cell.id, notebook=submitted)
-                    for cell in [*notebook.solution_cells, *notebook.task_cells]:
-                        Comment(cell_id=cell.id, notebook=submitted)
-                db.add(submission)
-        if timestamp is not None:
-            submission.timestamp = timestamp
-        cells = {cell.id: cell for notebook in submission.assignment.notebooks for cell in notebook.grade_cells}
-        for submitted in submission.notebooks:
-            for grade in submitted.grades:
-                cell = cells.get(grade.cell_id)
-                verdict = outcome.cells.get(cell.name) if cell is not None else None
-                if verdict is None:
-                    continue  # a cell this grader does not score (a manually graded task)
-                grade.auto_score = float(cell.max_score) if verdict == "" else 0.0
-                grade.needs_manual_grade = grade.manual_score is not None
+        with db.no_autoflush:  # one flush, at the commit
+            _fill(gradebook, module, outcome, timestamp)
         db.commit()
     except Exception:
         db.rollback()
         raise
+
+
+def _fill(gradebook, module: Module, outcome: Outcome, timestamp) -> None:
+    """Find or mirror (as Gradebook.add_submission does) the student's submission, then set its auto scores."""
+    from nbgrader.api import Comment, Grade, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
+
+    db = gradebook.db
+    try:
+        student = gradebook.find_student(outcome.student)
+    except MissingEntry:
+        student = Student(id=outcome.student)
+        db.add(student)
+    try:
+        submission = gradebook.find_submission(module.slug, outcome.student)
+    except MissingEntry:
+        submission = SubmittedAssignment(assignment=gradebook.find_assignment(module.slug), student=student)
+        for notebook in submission.assignment.notebooks:
+            submitted = SubmittedNotebook(notebook=notebook, assignment=submission)
+            for cell in notebook.grade_cells:
+                Grade(cell_id=cell.id, notebook=submitted)
+            for cell in [*notebook.solution_cells, *notebook.task_cells]:
+                Comment(cell_id=cell.id, notebook=submitted)
+        db.add(submission)
+    if timestamp is not None:
+        submission.timestamp = timestamp
+    cells = {cell.id: cell for notebook in submission.assignment.notebooks for cell in notebook.grade_cells}
+    for submitted in submission.notebooks:
+        for grade in submitted.grades:
+            cell = cells.get(grade.cell_id)
+            verdict = outcome.cells.get(cell.name) if cell is not None else None
+            if verdict is None:
+                continue  # a cell this grader does not score (a manually graded task)
+            grade.auto_score = float(cell.max_score) if verdict == "" else 0.0
+            grade.needs_manual_grade = grade.manual_score is not None
 
 
 def _timestamp(course: Path, module: Module, student: str):
@@ -608,6 +646,9 @@ def write_autograded(job: Job, student: str, notebook, outcome: Outcome) -> None
             return
         path.mkdir(exist_ok=True)
     copy = nbformat.from_dict(json.loads(json.dumps(notebook)))
+    copy.setdefault("metadata", {})
+    copy.setdefault("nbformat", 4)
+    copy.setdefault("nbformat_minor", 5)
     for cell in copy.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id in job.source_cells and cell.cell_type == "code":
@@ -620,7 +661,7 @@ def write_autograded(job: Job, student: str, notebook, outcome: Outcome) -> None
             cell.outputs = []
     for number, cell in enumerate(copy.cells):
         cell.setdefault("id", f"cell-{number}")
-    atomic_write(folder / f"{job.module.slug}.ipynb", nbformat.writes(copy))
+    atomic_write(folder / f"{job.module.slug}.ipynb", json.dumps(copy, ensure_ascii=False) + "\n")
 
 
 # ---- the run -----------------------------------------------------------------------
@@ -762,28 +803,18 @@ def autograde(root: Path, module: Module, course: Path, *, workers: int | None =
         students = _students(course, module, student)
         job = prepare(root, module, course, limits, cell_timeout, sandboxed)
         outcomes: list[Outcome] = []
+        pool = ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1))
         try:
             backup = backup_gradebook(course)
             if backup:
                 echo(f"gradebook backed up to {backup.relative_to(course)}")
             with Gradebook(_gradebook_url(course)) as gradebook, \
-                    ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool, \
                     _progress(len(students), progress) as (bar, task, say):
                 futures = {pool.submit(grade_student, job, name): name for name in students}
                 for future in as_completed(futures):
-                    name = futures[future]
-                    try:
-                        outcome, log_text, notebook = future.result()
-                    except Exception as error:  # a grader bug for this student: recorded, the run goes on
-                        outcome = Outcome(name, "failed", 0.0, f"grader error: {type(error).__name__}: {error}",
-                                          0.0, float(sum(job.points.values())), {g: "not graded" for g in job.points})
-                        log_text, notebook = traceback.format_exc(), None
-                    record(gradebook, module, outcome, _timestamp(course, module, name))
-                    _write_log(course, module, name, log_text)
-                    if notebook is not None:
-                        write_autograded(job, name, notebook, outcome)
+                    outcome = _finish(job, gradebook, futures[future], future)
                     outcomes.append(outcome)
-                    say(f"{time.strftime('%H:%M:%S')} {name}: {outcome.score:g}/{outcome.max_score:g} "
+                    say(f"{time.strftime('%H:%M:%S')} {outcome.student}: {outcome.score:g}/{outcome.max_score:g} "
                         f"in {outcome.seconds:.1f} s{' - ' + outcome.note if outcome.note else ''}")
                     bar.advance(task)
                 if student is None:
@@ -792,9 +823,26 @@ def autograde(root: Path, module: Module, course: Path, *, workers: int | None =
                         if name not in students:
                             outcomes.append(Outcome(name, "missing", 0.0, "no submission"))
         finally:
-            cleanup(job)
+            pool.shutdown(wait=False, cancel_futures=True)  # interrupted: no new sandbox starts...
+            cleanup(job)  # ...and the running ones are killed
+            pool.shutdown(wait=True)
             _save_outcomes(course, module, outcomes)
     return outcomes
+
+
+def _finish(job: Job, gradebook, student: str, future) -> Outcome:
+    """Record one graded submission: gradebook row, log, autograded copy (a grader bug is recorded, not raised)."""
+    try:
+        outcome, log_text, notebook = future.result()
+    except Exception as error:
+        outcome = Outcome(student, "failed", 0.0, f"grader error: {type(error).__name__}: {error}", 0.0,
+                          float(sum(job.points.values())), {g: "not graded" for g in job.points})
+        log_text, notebook = traceback.format_exc(), None
+    record(gradebook, job.module, outcome, _timestamp(job.course, job.module, student))
+    _write_log(job.course, job.module, student, log_text)
+    if notebook is not None:
+        write_autograded(job, student, notebook, outcome)
+    return outcome
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from tito_cli import CommandError
-from tito_cli.export import atomic_write, check_writable, render
+from tito_cli.export import atomic_write, check_writable, companion_texts, render
 from tito_cli.manifest import MODULES
 from tito_cli.scaffold import has_solutions
 from tito_cli.student import release_text
@@ -91,7 +91,7 @@ def write_kit(root: Path, dest: Path) -> list[str]:
     try:
         released = {m: release_text(path.read_text(encoding="utf-8"), m.source.as_posix())
                     for m, path in sources.items()}
-        generated = {m: render(m, text) for m, text in released.items()}
+        generated = {m: render(m, text, companions=companion_texts(root, m)) for m, text in released.items()}
     except ValueError as error:  # an unbalanced solution delimiter; ExportError is one too
         raise CommandError(f"cannot release the modules: {error}") from None
     dest.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,9 @@ class Module:
     name: str  # "losses"
     target: str  # package module the export cells are written to
     exports: tuple[str, ...]  # key names a later module or milestone relies on
+    # more notebooks in the module's folder, read after the main one: provided code and demos, no
+    # graded cell. Their export cells follow the main source's in the same target.
+    companions: tuple[str, ...] = ()
 
     @property
     def slug(self) -> str:
@@ -26,8 +29,13 @@ class Module:
 
     @property
     def source(self) -> Path:
-        """The jupytext percent source, relative to the project root."""
+        """The jupytext percent source with the graded tasks (the one a student works in), relative to the root."""
         return Path("modules") / self.slug / f"{self.name}.py"
+
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        """Every notebook of the module in reading order: the main source, then its companions."""
+        return (self.source,) + tuple(Path("modules") / self.slug / f"{name}.py" for name in self.companions)
 
     @property
     def target_path(self) -> Path:
@@ -52,7 +60,8 @@ MODULES: tuple[Module, ...] = (
     Module("01", "tensor", "tinytorch.core.tensor", ("Tensor", "Function")),
     Module("02", "activations", "tinytorch.core.activations", ("ReLU", "Sigmoid", "Tanh", "GELU", "Softmax")),
     Module("03", "layers", "tinytorch.core.layers", ("Module", "Linear", "Sequential", "Dropout")),
-    Module("04", "losses", "tinytorch.core.losses", ("CrossEntropyLoss", "MSELoss", "log_softmax", "logsumexp")),
+    Module("04", "losses", "tinytorch.core.losses", ("CrossEntropyLoss", "MSELoss", "log_softmax", "logsumexp"),
+           companions=("losses_family", "losses_practice")),
     Module("05", "autograd", "tinytorch.core.autograd", ("backward", "no_grad", "gradcheck")),
     Module("06", "optimizers", "tinytorch.core.optimizers", ("Optimizer", "SGD", "Adam", "AdamW")),
     Module("07", "training", "tinytorch.core.training", ("Trainer",)),
@@ -63,6 +72,8 @@ MODULES: tuple[Module, ...] = (
     Module("11", "embeddings", "tinytorch.core.embeddings",
            ("Embedding", "SinusoidalPositionalEncoding", "LearnedPositionalEncoding")),
     Module("12", "attention", "tinytorch.core.attention", ("scaled_dot_product_attention", "MultiheadAttention")),
+    Module("13", "transformers", "tinytorch.core.transformer",
+           ("LayerNorm", "TransformerBlock", "GPT", "KVCache", "generate")),
 )
 
 MILESTONES: tuple[Milestone, ...] = (
@@ -75,6 +86,10 @@ MILESTONES: tuple[Milestone, ...] = (
     Milestone("04", "cnn_digits", 1998, "milestones/04_cnn_digits.py",
               ("01", "02", "03", "04", "05", "06", "07", "08", "09"),
               "LeNet's convolutions and pooling beat the MLP on the same digits: >= 98% test accuracy."),
+    Milestone("05", "transformer", 2017, "milestones/05_transformer.py",
+              ("01", "02", "03", "04", "05", "06", "10", "11", "12", "13"),
+              "A transformer reverses digit strings (>= 99% exact) and learns a character language model "
+              "(<= 0.8x the bigram's validation loss)."),
 )
 
 

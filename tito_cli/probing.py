@@ -188,7 +188,10 @@ def main(argv: list[str]) -> None:
     probes, _ = load_probes(os.path.join(kit, "probes.py"))
     module = run_cells(plan["cells"], plan["cell_timeout"], plan["target"])
     run_probes(module, {g: probes[g] for g in plan["graded"] if g in probes}, plan["cell_timeout"])
-    _send({"event": "done"})
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _send({"event": "done", "cpu_seconds": usage.ru_utime + usage.ru_stime})
 
 
 if __name__ == "__main__":

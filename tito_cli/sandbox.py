@@ -104,7 +104,10 @@ def bwrap_command(kit: Path, plan: Path, argv: list[str], hidden: list[Path], li
                   seccomp_fd: int) -> list[str]:
     """The bwrap command line running ``argv`` with ``kit`` at /kit and ``plan`` at /plan, both read-only."""
     command = [bwrap_path() or "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-               "--seccomp", str(seccomp_fd), "--ro-bind", "/usr", "/usr"]
+               "--seccomp", str(seccomp_fd), "--ro-bind", "/usr", "/usr",
+               # the scratch /tmp comes first: a virtualenv or project that lives under /tmp (a CI clone)
+               # is bound read-only on top of it below, instead of being hidden by it
+               "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp"]
     for name in ("bin", "sbin", "lib", "lib32", "lib64"):
         top = Path("/") / name
         if top.is_symlink():
@@ -121,8 +124,7 @@ def bwrap_command(kit: Path, plan: Path, argv: list[str], hidden: list[Path], li
         if any(_inside(folder, b) for b in binds):
             command += ["--tmpfs", str(folder)]
     command += ["--ro-bind", str(kit), "/kit", "--ro-bind", str(plan), "/plan",
-                "--proc", "/proc", "--dev", "/dev", "--size", str(limits.scratch_bytes), "--tmpfs", "/tmp",
-                "--chdir", "/tmp", "--clearenv"]
+                "--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp", "--clearenv"]
     for name, value in sandbox_env().items():
         command += ["--setenv", name, value]
     return command + ["--", *argv]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tito_cli import CommandError, package_env, require
-from tito_cli.export import ExportError, atomic_write, check_writable, parse_cells, render
+from tito_cli.export import ExportError, atomic_write, check_writable, companion_texts, parse_cells, render
 from tito_cli.manifest import MILESTONES, MODULES, Module, find_module
 from tito_cli.scaffold import STUB_MESSAGE, TASK_PATTERN, has_solutions, scaffold
 
@@ -111,10 +111,10 @@ def _notebook_text(path: Path) -> str:
     return jupytext.writes(jupytext.read(path), fmt="py:percent")
 
 
-def _export_cells(module: Module, text: str) -> str:
+def _export_cells(root: Path, module: Module, text: str) -> str:
     """What the package would receive from ``text`` (an ExportError is shown as such)."""
     try:
-        return render(module, text)
+        return render(module, text, companions=companion_texts(root, module))
     except ExportError as error:
         return f"<does not export: {error}>"
 
@@ -143,7 +143,7 @@ def student_source(root: Path, module: Module, choice: str | None = None) -> tup
             raise CommandError(f"{_rel(root, notebook)} does not exist; use --from py")
         return _notebook_text(notebook), notebook
     py_text, nb_text = py.read_text(encoding="utf-8"), _notebook_text(notebook)
-    if _export_cells(module, py_text) == _export_cells(module, nb_text):
+    if _export_cells(root, module, py_text) == _export_cells(root, module, nb_text):
         return py_text, py
     edited = _edited(workspace, module, workspace.progress().get(module.slug, {}))
     if edited == [py]:  # the notebook is as `start` wrote it: the work is in the .py file
@@ -187,7 +187,7 @@ def start(root: Path, module: Module, force: bool) -> int:
     text = course_text(root, module)
     try:
         student_text = release_text(text, module.source.as_posix())
-        render(module, student_text)  # the student's copy must export as it stands
+        render(module, student_text, companions=companion_texts(root, module))  # the copy must export as it is
     except (ValueError, ExportError) as error:
         raise CommandError(f"cannot build your copy of module {module.number}: {error}") from None
     record = workspace.progress().get(module.slug, {})
@@ -396,7 +396,7 @@ def complete(root: Path, module: Module, choice: str | None = None, timeout: flo
     require("pytest", "to run the module's tests")  # before anything is written
     text, origin = student_source(root, module, choice)
     try:
-        generated = render(module, text, _rel(root, origin))
+        generated = render(module, text, _rel(root, origin), companion_texts(root, module))
     except ExportError as error:
         raise CommandError(f"{error}; nothing was exported, fix the cell and run `tito module complete "
                            f"{module.number}` again") from None

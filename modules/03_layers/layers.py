@@ -32,7 +32,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinytorch.core.tensor import Function, Tensor, _describe, matmul_backward
+from tinytorch.core.tensor import Function, Tensor, _describe, _is_int, _is_number, matmul_backward
 
 # %% [markdown]
 # ## 1. Module: finding parameters
@@ -206,7 +206,7 @@ def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     """``rng`` itself, or a new generator seeded with it (None: fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0):
+    if rng is not None and not (_is_int(rng) and rng >= 0):
         raise ValueError(f"a seed must be a non-negative int, None or a numpy Generator, got {_describe(rng)}")
     return np.random.default_rng(rng)
 
@@ -243,7 +243,7 @@ class LinearBackward(Function):
 
 
 def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not _is_int(value):
         raise TypeError(f"{owner}: {name} must be an int, got {_describe(value)}")
     if value <= 0:
         raise ValueError(f"{owner} needs positive sizes, got {name}={value}")
@@ -292,6 +292,11 @@ _dx, _dw, _db = _y.grad_fn.backward(np.ones((1, 3), dtype=np.float32))
 assert np.allclose(_dx, [[0.0, 2.0]]) and np.allclose(_dw, [[1, 1, 1], [2, 2, 2]]) and np.allclose(_db, 1.0)
 ### BEGIN HIDDEN TESTS
 assert Linear(2, 3, bias=False, rng=0)(Tensor(np.ones((4, 2), dtype=np.float32))).shape == (4, 3)
+_one = Linear(3, 4, rng=0)(Tensor([1.0, 2.0, 3.0], requires_grad=True))  # one example, no batch axis
+_one.grad_fn.needs_input_grad = (True, True, True)
+_dx, _dw, _db = _one.grad_fn.backward(np.ones(4, dtype=np.float32))
+assert _dx.shape == (3,) and _dw.shape == (3, 4) and _db.shape == (4,)
+assert np.allclose(_dw, [[1.0] * 4, [2.0] * 4, [3.0] * 4])  # the outer product x^T g, not a dot product
 assert np.array_equal(Linear(5, 4, rng=7).weight.data, Linear(5, 4, rng=7).weight.data)
 ### END HIDDEN TESTS
 
@@ -356,7 +361,7 @@ class Dropout(Module):
     """Zero each element with probability p in training (scaling the rest by 1/(1-p)); identity in eval."""
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        if not _is_number(p):
             raise TypeError(f"Dropout probability p must be a number, got {_describe(p)}")
         if not 0.0 <= p <= 1.0:  # also refuses nan
             raise ValueError(f"Dropout probability p must be in [0, 1], got {p}")

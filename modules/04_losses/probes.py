@@ -22,6 +22,14 @@ def mse_reductions(nb):
     return {"sum": nb.mse_loss(x, t, reduction="sum"), "none": nb.mse_loss(x, t, reduction="none")}
 
 
+def mse_sum_gradient_and_weights(nb):
+    x = nb.Tensor([2.0, 4.0, -1.0], requires_grad=True)
+    loss = nb.mse_loss(x, nb.Tensor([1.0, 1.0, 1.0]), reduction="sum")
+    loss.backward()
+    weighted = nb.mse_loss(nb.Tensor([2.0, 4.0]), nb.Tensor([1.0, 1.0]), weight=[1.0, 3.0])
+    return {"sum": loss, "grad": x.grad, "weighted_mean": weighted}
+
+
 def mse_bad_shape(nb):
     try:
         nb.mse_loss(nb.Tensor(np.ones((3, 1))), nb.Tensor(np.ones(3)))
@@ -41,6 +49,13 @@ def huber_delta(nb):
     return {"sum": nb.huber_loss(nb.Tensor([3.0, -0.5]), nb.Tensor([0.0, 0.0]), delta=2.0, reduction="sum"),
             "mean": nb.huber_loss(nb.Tensor([3.0, -0.5]), nb.Tensor([0.5, 0.0]), delta=0.7),
             "bad_delta": raised(nb.huber_loss, nb.Tensor([1.0]), nb.Tensor([0.0]), delta=0.0)}
+
+
+def huber_delta_gradient(nb):
+    x = nb.Tensor([3.0, -5.0, 1.5, -0.5], requires_grad=True)
+    loss = nb.huber_loss(x, nb.Tensor([0.0, 0.0, 0.0, 0.0]), delta=2.0, reduction="sum")
+    loss.backward()
+    return {"loss": loss, "grad": x.grad}
 
 
 def bce_logits_extremes(nb):
@@ -69,6 +84,17 @@ def cross_entropy_smoothing(nb):
     loss = nb.CrossEntropyBackward.apply(x, nb.Tensor(np.array([1, 0])), label_smoothing=0.2)
     loss.backward()
     return {"loss": loss, "grad": x.grad}
+
+
+def cross_entropy_weights_ignore_probabilities(nb):
+    x = nb.Tensor(np.array([[0.0, 0.0], [1.0, -1.0], [2.0, 0.5]]), requires_grad=True)
+    loss = nb.CrossEntropyBackward.apply(x, nb.Tensor(np.array([1, 0, 1])), weight=np.array([2.0, 3.0]),
+                                         ignore_index=0, reduction="sum")
+    loss.backward()
+    soft = nb.Tensor(np.array([[0.5, -1.0, 2.0]]), requires_grad=True)
+    soft_loss = nb.CrossEntropyBackward.apply(soft, nb.Tensor(np.array([[0.2, 0.5, 0.3]])))
+    soft_loss.backward()
+    return {"loss": loss, "grad": x.grad, "soft_loss": soft_loss, "soft_grad": soft.grad}
 
 
 def masked_mean_values(nb):
@@ -143,14 +169,15 @@ def dpo_extremes(nb):
 def loss_term_shares_values(nb):
     return {"weighted": nb.loss_term_shares([2.0, 0.01, 0.5], [1.0, 10.0, 2.0]),
             "tensors": nb.loss_term_shares([nb.Tensor(1.0), nb.Tensor(3.0)]),
-            "mismatch": raised(nb.loss_term_shares, [1.0, 2.0], [1.0])}
+            "mismatch": raised(nb.loss_term_shares, [1.0, 2.0], [1.0]),
+            "zero_total": raised(nb.loss_term_shares, [1.0, 2.0], [0.0, 0.0])}  # the student's own error
 
 
 PROBES = {
-    "test_mse_loss": [mse_values, mse_reductions, mse_bad_shape],
-    "test_huber_loss": [huber_values, huber_delta],
+    "test_mse_loss": [mse_values, mse_reductions, mse_sum_gradient_and_weights, mse_bad_shape],
+    "test_huber_loss": [huber_values, huber_delta, huber_delta_gradient],
     "test_bce_with_logits": [bce_logits_extremes, bce_logits_pos_weight],
-    "test_cross_entropy": [cross_entropy_stable, cross_entropy_smoothing],
+    "test_cross_entropy": [cross_entropy_stable, cross_entropy_smoothing, cross_entropy_weights_ignore_probabilities],
     "test_masked_mean": [masked_mean_values],
     "test_focal_loss": [focal_values, focal_extremes],
     "test_triplet_margin_loss": [triplet_values, triplet_gradient],

@@ -36,7 +36,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _describe
+from tinytorch.core.tensor import Tensor, _describe, _is_number
 
 # %% [markdown]
 # ## 1. The base class
@@ -160,7 +160,7 @@ class Optimizer:
 def _number(owner: str, name: str, value: Any, low: float = 0.0, high: float = math.inf,
             high_open: bool = False) -> float:
     """``value`` as a float after checking it is a real number in [low, high] (or [low, high))."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not _is_number(value):
         raise TypeError(f"{owner}: {name} must be a number, got {_describe(value)}")
     inside = math.isfinite(value) and (low <= value < high if high_open else low <= value <= high)
     if not inside:

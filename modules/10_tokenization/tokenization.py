@@ -272,9 +272,10 @@ assert merge_pair([1, 2, 1, 2, 2], (1, 2), 9) == [9, 9, 2]
 # the chunks that contained the merged pair (a dictionary from pair to the
 # chunks that hold it), and keep the counts in a heap so the most frequent
 # pair is found without scanning them all. Training 1,789 merges on the
-# whole novel takes about two seconds instead of minutes. `encode_chunk` (task 10.3) is the
-# direct way for one chunk: it applies the merges by rank, lowest first,
-# and results are cached per chunk string, since the same words recur.
+# whole novel takes a few seconds instead of minutes. `encode_chunk`
+# (task 10.3) is the direct way for one chunk: it applies the merges by
+# rank, lowest first, and results are cached per chunk string, since the
+# same words recur.
 
 # %% nbgrader={"grade": false, "grade_id": "bpe_encode_chunk", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export

@@ -117,7 +117,8 @@ def masked_softmax(scores: np.ndarray) -> np.ndarray:
     ### BEGIN SOLUTION
     top = scores.max(axis=-1, keepdims=True)
     top[top == -np.inf] = 0.0  # a fully masked row: exp(-inf - 0) = 0 everywhere
-    weights = np.exp(scores - top)
+    weights = scores - top
+    np.exp(weights, out=weights)  # in place: one buffer for the whole softmax
     total = weights.sum(axis=-1, keepdims=True)
     total[total == 0] = 1.0
     weights /= total
@@ -183,7 +184,10 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndar
     scores = q @ _t(k)
     scores *= scale  # in place: the product is a fresh array
     if bias is not None:
-        scores = scores + bias  # not in place: bias may broadcast scores to a larger shape
+        if np.broadcast_shapes(scores.shape, bias.shape) == scores.shape:
+            scores += bias
+        else:  # bias has more batch dimensions than q and k: the sum is larger than scores
+            scores = scores + bias
     weights = masked_softmax(scores)
     return weights @ v, weights
     ### END SOLUTION
@@ -291,7 +295,20 @@ def attention_bias(attn_mask: Any, is_causal: bool, length: int, source_length: 
         return np.where(allowed, 0.0, -np.inf).astype(dtype)
     if mask.dtype.kind != "f":
         raise TypeError(f"attn_mask must be boolean or floating, got dtype {mask.dtype}")
+    if np.isnan(mask).any() or (mask == np.inf).any():
+        raise ValueError("a float attn_mask must not contain NaN or +inf (use -inf to mask a key out)")
     return mask.astype(dtype, copy=False)
+
+
+def _attend(q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndarray | None, scale: float,
+            keep: np.ndarray | None, weights_out: list | None) -> tuple[np.ndarray, np.ndarray]:
+    """``attention_forward`` with dropout on the weights (``keep``) and, if asked, the weights for plotting."""
+    out, weights = attention_forward(q, k, v, bias, scale)
+    if keep is not None:
+        out = (weights * keep) @ v
+    if weights_out is not None:
+        weights_out.append(weights if keep is None else weights * keep)
+    return out, weights
 
 
 class ScaledDotProductAttentionBackward(Function):
@@ -303,11 +320,7 @@ class ScaledDotProductAttentionBackward(Function):
 
     def forward(self, q: np.ndarray, k: np.ndarray, v: np.ndarray, bias: np.ndarray | None = None,
                 scale: float = 1.0, keep: np.ndarray | None = None, weights_out: list | None = None) -> np.ndarray:
-        out, weights = attention_forward(q, k, v, bias, scale)
-        if keep is not None:
-            out = (weights * keep) @ v
-        if weights_out is not None:
-            weights_out.append(weights if keep is None else weights * keep)
+        out, weights = _attend(q, k, v, bias, scale, keep, weights_out)
         self.saved = (q, k, v, weights, scale, keep)
         return out
 
@@ -415,10 +428,12 @@ except ValueError as error:
 # `forward` returns `(output, weights)`: the weights averaged over heads
 # `(N, L, S)`, or per head `(N, H, L, S)` with `average_attn_weights=False`
 # (that is what to plot), or None with `need_weights=False`. The weights
-# are a constant tensor (no gradient). Two differences from PyTorch: the
-# default is `batch_first=True` (inputs `(N, L, E)`), and `out_proj` is our
-# `Linear`, whose weight is stored `(in, out)`: copy PyTorch's
-# `out_proj.weight.T` into it (`in_proj_weight` is copied as is).
+# are a constant tensor (no gradient). As in PyTorch the default is
+# `batch_first=False` (inputs `(L, N, E)`, sequence first); pass
+# `batch_first=True` for `(N, L, E)`, as the examples below do. One
+# difference: `out_proj` is our `Linear`, whose weight is stored
+# `(in, out)`: copy PyTorch's `out_proj.weight.T` into it
+# (`in_proj_weight` is copied as is).
 #
 # The layer is one fused node too, `MultiheadAttentionBackward` (the
 # projections, the head split, the attention above and the merge), so a
@@ -463,11 +478,7 @@ class MultiheadAttentionBackward(Function):
                 q, k, v = (p + bias[0][i * width:(i + 1) * width] for i, p in enumerate((q, k, v)))
         q, k, v = (_split_heads(p, heads) for p in (q, k, v))
         scale = 1.0 / math.sqrt(width // heads)
-        out, weights = attention_forward(q, k, v, attn_bias, scale)
-        if keep is not None:
-            out = (weights * keep) @ v
-        if weights_out is not None:
-            weights_out.append(weights if keep is None else weights * keep)
+        out, weights = _attend(q, k, v, attn_bias, scale, keep, weights_out)
         self.saved = (xq, xk, xv, weight, q, k, v, weights, scale, keep, self_attention)
         return _merge_heads(out)
 
@@ -496,7 +507,7 @@ class MultiheadAttentionBackward(Function):
 
 
 class MultiheadAttention(Module):
-    """PyTorch's ``nn.MultiheadAttention`` (without kdim/vdim/add_bias_kv), ``batch_first=True`` by default.
+    """PyTorch's ``nn.MultiheadAttention`` (without kdim/vdim/add_bias_kv), ``batch_first=False`` by default as there.
 
     Parameters: in_proj_weight (3E, E) (Xavier-uniform), in_proj_bias (3E,)
     (zeros), out_proj = Linear(E, E) (bias zeros). ``forward`` returns
@@ -505,7 +516,7 @@ class MultiheadAttention(Module):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = True, seed: np.random.Generator | int | None = None,
+                 batch_first: bool = False, seed: np.random.Generator | int | None = None,
                  dtype: Any = np.float32) -> None:
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"MultiheadAttention needs positive sizes, got embed_dim={embed_dim}, "
@@ -514,6 +525,8 @@ class MultiheadAttention(Module):
             raise ValueError(f"embed_dim={embed_dim} is not divisible by num_heads={num_heads} "
                              f"(each head needs a whole width; e.g. num_heads in "
                              f"{[h for h in range(1, embed_dim + 1) if embed_dim % h == 0][:8]})")
+        if isinstance(dropout, bool):  # (E, H, False) meant bias=False; torch's third argument is dropout
+            raise TypeError(f"dropout must be a float, got {dropout}; pass bias= by keyword")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
@@ -552,15 +565,18 @@ class MultiheadAttention(Module):
                 need_weights: bool = True, attn_mask: Any = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[Tensor, Tensor | None]:
         width = self.embed_dim
+        self_attention = query is key and key is value
+        query, key, value = (x if isinstance(x, Tensor) else Tensor(x) for x in (query, key, value))
         batched = query.ndim == 3
         for name, x in (("query", query), ("key", key), ("value", value)):
             if x.ndim != query.ndim or x.ndim not in (2, 3) or x.shape[-1] != width:
                 raise ValueError(f"MultiheadAttention(embed_dim={width}) expects {name} of shape "
                                  f"{'(N, L, E)' if self.batch_first else '(L, N, E)'} or (L, E) with E = {width}, "
                                  f"got {x.shape} (query {query.shape})")
-        self_attention = query is key and key is value
-        if not batched:  # (L, E) -> (1, L, E)
+        if not batched:  # (L, E) -> (1, L, E), and a key_padding_mask (S,) -> (1, S)
             query, key, value = (x.reshape(1, *x.shape) for x in (query, key, value))
+            if key_padding_mask is not None and _as_array(key_padding_mask).ndim == 1:
+                key_padding_mask = _as_array(key_padding_mask)[None]
         elif not self.batch_first:  # (L, N, E) -> (N, L, E)
             query, key, value = (x.transpose(0, 1) for x in (query, key, value))
         if self_attention:  # the node projects one input with one product
@@ -592,6 +608,23 @@ class MultiheadAttention(Module):
 
 
 # %% [markdown]
+# **Padding in practice.** A batch of two sequences of different lengths
+# is padded with the tokenizer's `pad_id` (module 10) to one length. The
+# embedding maps pads to zero vectors (module 11's `padding_idx`), and
+# `key_padding_mask = ids == pad_id` stops every query from attending to
+# them: their weights are exactly 0. The pad *positions* still produce
+# outputs; the loss skips them with `ignore_index` (module 04).
+
+# %%
+from tinytorch.core.embeddings import Embedding  # noqa: E402  (module 11)
+
+_ids = np.array([[5, 3, 3, 9], [7, 2, 0, 0]])  # pad_id = 0: the second sequence has 2 real tokens
+_x = Embedding(10, 16, padding_idx=0, seed=0)(_ids)
+_out, _w = MultiheadAttention(16, 4, batch_first=True, seed=1)(_x, _x, _x, key_padding_mask=_ids == 0)
+print("weights of sequence 1 (rows: queries, columns: keys; the last two keys are padding):")
+print(np.round(_w.data[1], 3))
+
+# %% [markdown]
 # ## 5. Looking at attention weights
 #
 # An untrained layer's weights are nearly uniform, so to see what the
@@ -613,10 +646,12 @@ try:
 except ImportError:  # the figure is optional
     plt = None
 if plt is not None:
-    _fig, _axes = plt.subplots(1, 2, figsize=(9, 4))
+    _fig, _axes = plt.subplots(1, 2, figsize=(10, 4.4))
+    _top = max(_plain.max(), _causal_w.max())
     for _ax, _w, _title in ((_axes[0], _plain, "no mask"), (_axes[1], _causal_w, "is_causal=True")):
-        _image = _ax.imshow(_w, cmap="viridis", vmin=0, vmax=_plain.max())
-        _ax.set(title=f"Attention weights P[i, j], {_title}", xlabel="key position j", ylabel="query position i")
+        _image = _ax.imshow(_w, cmap="viridis", vmin=0, vmax=_top)
+        _ax.set(title=_title, xlabel="key position j", ylabel="query position i")
+    _fig.suptitle("Attention weights P[i, j] of positional queries and keys")
     _fig.colorbar(_image, ax=_axes, label="weight (each row sums to 1)")
     plt.show()
 print("row 5, causal:", np.round(_causal_w[5, :8], 3))
@@ -626,13 +661,13 @@ print("row 5, causal:", np.round(_causal_w[5, :8], 3))
 # for each head `h`:
 #
 # ```python
-# mha = MultiheadAttention(64, 4, seed=0)
+# mha = MultiheadAttention(64, 4, batch_first=True, seed=0)
 # out, weights = mha(x, x, x, average_attn_weights=False, is_causal=True)
 # weights.shape  # (N, 4, L, L)
 # ```
 
 # %%
-_mha = MultiheadAttention(16, 4, seed=0)
+_mha = MultiheadAttention(16, 4, batch_first=True, seed=0)
 _x = Tensor(_positions[None].astype(np.float32), requires_grad=True)
 _out, _per_head = _mha(_x, _x, _x, average_attn_weights=False, is_causal=True)
 _out.sum().backward()

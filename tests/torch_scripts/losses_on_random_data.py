@@ -60,6 +60,10 @@ contrastive = (same * d ** 2 + (1 - same) * torch.clamp(2.0 - d, min=0.0) ** 2).
 contrastive.backward()
 cosine = (a * b).sum(dim=1) / (a.norm(dim=1) * b.norm(dim=1))
 print(f"contrastive {contrastive.item():.6f}", d.tolist(), cosine.tolist(), a.grad[0].tolist())
+a.grad = None
+library = (F.pairwise_distance(a, b) + F.cosine_similarity(a, b, dim=1) + F.normalize(a, dim=1)[:, 0]).sum()
+library.backward()
+print(f"library_distances {library.item():.6f}", a.grad[1].tolist(), F.one_hot(labels, num_classes=3).tolist())
 
 # 6. triplet margin
 anchor, positive, negative = leaf(4, 3), leaf(4, 3), leaf(4, 3)

@@ -47,6 +47,12 @@ one_hot = torch.zeros(3, 4).scatter_(1, labels.unsqueeze(1), 1.0)
 print("one-hot", one_hot.tolist())
 print("expand", a[:, :1].expand(3, 4).tolist(), list(a[0].expand(2, 4).shape))
 print("indexing", a[1:, ::2].tolist(), a[[0, 2]].tolist(), a[a > 0].tolist())
+ordered = a.sort(dim=1, descending=True)
+print("sort topk", ordered.values.tolist(), ordered.indices.tolist(), a.topk(2, dim=0).indices.tolist())
+print("chunk split repeat", [c.sum().item() for c in a.chunk(2, dim=1)], [list(p.shape) for p in a.split(2)],
+      a[0, :2].repeat(2, 2).tolist())
+causal = torch.tril(torch.ones(4, 4))
+print("tril", causal.tolist(), a.masked_fill(causal[:3] == 0, float("-inf")).softmax(dim=-1).tolist())
 
 c = a.clone()
 c += 1

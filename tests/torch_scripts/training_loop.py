@@ -53,9 +53,11 @@ for name, make in [("sgd", lambda p: optim.SGD(p, lr=0.1, momentum=0.9)),
             optimizer.zero_grad()
             loss = loss_fn(model(xb), yb)
             loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 2.0)
             optimizer.step()
             running += loss.item() * len(yb)
-        print(f"{name} epoch {epoch} loss {running / len(loader.dataset):.6f} acc {accuracy(model, loader):.4f}")
+        print(f"{name} epoch {epoch} loss {running / len(loader.dataset):.6f} acc {accuracy(model, loader):.4f} "
+              f"last_norm {float(norm):.5f}")
     print(name, "w1", model.w1.detach()[0].tolist(), "b2", model.b2.detach().tolist())
 
 # a regression fitted by plain gradient descent, parameters updated in place under no_grad

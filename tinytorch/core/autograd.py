@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinytorch.core.tensor import FREED, Tensor, _describe, as_array, is_grad_enabled, set_grad_enabled
+from tinytorch.core.tensor import FREED, Tensor, _describe, _is_number, as_array, is_grad_enabled, set_grad_enabled
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -62,36 +62,45 @@ def _gradients_of(node: Any, grad_output: np.ndarray) -> list[tuple[Tensor, np.n
     Checks that the rule returned one array (or None) per input, each of its
     input's shape or a shape broadcast from it (then summed back); the
     errors name the node."""
-    name = type(node).__name__
     if node.saved is FREED:
         raise RuntimeError(
-            f"Trying to backward through the graph a second time ({name} was freed by the first backward()). "
+            f"Trying to backward through the graph a second time ({type(node).__name__} was freed by the first backward()). "
             "Saved intermediate values of the graph are freed when you call .backward(); specify "
             "retain_graph=True if you need to backward through the graph a second time")
     node.check_versions()  # an input changed in place after the node saved it (module 01)
     grads = node.backward(grad_output)
-    if not isinstance(grads, (tuple, list)) or len(grads) != len(node.inputs):
-        got = f"{len(grads)} gradients" if isinstance(grads, (tuple, list)) else _describe(grads)
-        raise RuntimeError(f"{name}.backward returned {got}; expected a tuple of {len(node.inputs)} "
-                           "(one per input, None for an input that needs none)")
+    inputs = node.inputs
+    if type(grads) is not tuple or len(grads) != len(inputs):
+        if not isinstance(grads, (tuple, list)) or len(grads) != len(inputs):
+            got = f"{len(grads)} gradients" if isinstance(grads, (tuple, list)) else _describe(grads)
+            raise RuntimeError(f"{type(node).__name__}.backward returned {got}; expected a tuple of {len(inputs)} "
+                               "(one per input, None for an input that needs none)")
     checked = []
-    for index, (parent, grad) in enumerate(zip(node.inputs, grads)):
+    for parent, grad in zip(inputs, grads):
         if grad is None or not parent.requires_grad:
             continue
-        if type(grad) is not np.ndarray:
-            if not isinstance(grad, (np.ndarray, np.generic)):
-                raise RuntimeError(f"{name}.backward returned {_describe(grad)} as the gradient of input {index}; "
-                                   f"expected a numpy array of shape {parent.shape}")
-            grad = np.asarray(grad)
-        shape = parent.data.shape
-        if grad.shape != shape:
-            extra = grad.ndim - len(shape)
-            if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, grad.shape[extra:])):
-                raise RuntimeError(f"{name}.backward returned a gradient of shape {grad.shape} for input {index} "
-                                   f"of shape {shape}; expected that shape (or one it broadcasts to)")
-            grad = unbroadcast(grad, shape)
+        if type(grad) is not np.ndarray or grad.shape != parent.data.shape:  # rare: check, then sum
+            grad = _fit_gradient(node, parent, grad)
         checked.append((parent, grad))
     return checked
+
+
+def _fit_gradient(node: Any, parent: Tensor, grad: Any) -> np.ndarray:
+    """``grad`` summed down to ``parent``'s shape (undoing a broadcast); an error naming the node if it
+    is not an array, or not of a shape that the parent's shape broadcasts to."""
+    name, shape = type(node).__name__, parent.data.shape
+    index = next(i for i, t in enumerate(node.inputs) if t is parent)
+    if not isinstance(grad, (np.ndarray, np.generic)):
+        raise RuntimeError(f"{name}.backward returned {_describe(grad)} as the gradient of input {index}; "
+                           f"expected a numpy array of shape {shape}")
+    grad = np.asarray(grad)
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, grad.shape[extra:])):
+        raise RuntimeError(f"{name}.backward returned a gradient of shape {grad.shape} for input {index} "
+                           f"of shape {shape}; expected that shape (or one it broadcasts to)")
+    return unbroadcast(grad, shape)
 
 
 def backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
@@ -168,7 +177,7 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Tensor, eps: float = 1e-6,
     inf on either side (a rule returning nan, a function evaluated outside
     its domain such as log at -1) is a failure, never a pass.
     """
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0 < eps < np.inf:
+    if not (_is_number(eps) and 0 < eps < np.inf):
         raise ValueError(f"gradcheck: eps must be a positive finite number, got {eps!r}")
     leaves = [Tensor(np.array(t.data, dtype=np.float64), requires_grad=t.requires_grad)
               if isinstance(t, Tensor) and t.dtype.kind == "f" else t for t in inputs]

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinytorch.core.tensor import Function, Tensor, _describe, matmul_backward
+from tinytorch.core.tensor import Function, Tensor, _describe, _is_int, _is_number, matmul_backward
 
 
 def _named_children(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
@@ -119,7 +119,7 @@ def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     """``rng`` itself, or a new generator seeded with it (None: fresh entropy)."""
     if isinstance(rng, np.random.Generator):
         return rng
-    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, (int, np.integer)) or rng < 0):
+    if rng is not None and not (_is_int(rng) and rng >= 0):
         raise ValueError(f"a seed must be a non-negative int, None or a numpy Generator, got {_describe(rng)}")
     return np.random.default_rng(rng)
 
@@ -152,7 +152,7 @@ class LinearBackward(Function):
 
 
 def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not _is_int(value):
         raise TypeError(f"{owner}: {name} must be an int, got {_describe(value)}")
     if value <= 0:
         raise ValueError(f"{owner} needs positive sizes, got {name}={value}")
@@ -227,7 +227,7 @@ class Dropout(Module):
     """Zero each element with probability p in training (scaling the rest by 1/(1-p)); identity in eval."""
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+        if not _is_number(p):
             raise TypeError(f"Dropout probability p must be a number, got {_describe(p)}")
         if not 0.0 <= p <= 1.0:  # also refuses nan
             raise ValueError(f"Dropout probability p must be in [0, 1], got {p}")

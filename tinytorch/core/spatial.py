@@ -51,7 +51,8 @@ def _pad(x: np.ndarray, padding: tuple[int, int], value: float = 0.0) -> np.ndar
     if ph == 0 and pw == 0:
         return x
     n, c, h, w = x.shape
-    out = np.full((n, h + 2 * ph, w + 2 * pw, c), value, dtype=x.dtype).transpose(0, 3, 1, 2)
+    shape = (n, h + 2 * ph, w + 2 * pw, c)
+    out = (np.zeros(shape, x.dtype) if value == 0 else np.full(shape, value, x.dtype)).transpose(0, 3, 1, 2)
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
@@ -61,7 +62,13 @@ def im2col(x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padd
     """The windows of x (N, C, H, W) as rows: (N * OH * OW, KH * KW * C), entries ordered (p, q, c)."""
     windows = window_view(_pad(x, padding), kernel, stride, dilation)
     n, oh, ow, kh, kw, c = windows.shape
-    return windows.reshape(n * oh * ow, kh * kw * c)  # the one copy: the im2col buffer
+    if c > 1:
+        return windows.reshape(n * oh * ow, kh * kw * c)  # the one copy: the im2col buffer
+    # One channel: runs of KW floats are too short for numpy's copy loop; tap by tap moves runs of OW.
+    cols = np.empty((n, oh, ow, kh * kw), dtype=x.dtype)
+    for k in range(kh * kw):
+        cols[..., k] = windows[:, :, :, k // kw, k % kw, 0]
+    return cols.reshape(n * oh * ow, kh * kw)
 
 
 def col2im(slice_grads: np.ndarray, x_shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
@@ -77,7 +84,9 @@ def col2im(slice_grads: np.ndarray, x_shape: tuple[int, ...], kernel: tuple[int,
     grad = np.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=slice_grads.dtype)  # channels-last, like the slices
     for p in range(kh):
         for q in range(kw):
-            grad[:, p * dh:p * dh + sh * (oh - 1) + 1:sh, q * dw:q * dw + sw * (ow - 1) + 1:sw] += slice_grads[p * kw + q]
+            rows = slice(p * dh, p * dh + sh * (oh - 1) + 1, sh)
+            columns = slice(q * dw, q * dw + sw * (ow - 1) + 1, sw)
+            grad[:, rows, columns] += slice_grads[p * kw + q]
     return grad[:, ph:ph + h, pw:pw + w].transpose(0, 3, 1, 2)
 
 
@@ -124,7 +133,8 @@ class ConvolutionBackward(Function):
         if needs_w:
             grad_w = (cols.T @ rows).reshape(kh, kw, c, o).transpose(3, 2, 0, 1)
         if needs_b:
-            grad_b = rows.sum(axis=0)
+            # the sum over rows, as a product: on a tall, thin G, BLAS is far faster than rows.sum(axis=0)
+            grad_b = np.ones(len(rows), dtype=rows.dtype) @ rows
         return (grad_x, grad_w, grad_b)[:len(self.needs_input_grad)]
 
 
@@ -143,7 +153,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     """2-D convolution (cross-correlation), PyTorch's ``F.conv2d``: input (N, C, H, W), weight (O, C, KH, KW),
     bias (O,) -> (N, O, OH, OW), one ``ConvolutionBackward`` node."""
     x = _check_input("conv2d", input)
-    stride, padding, dilation = _pairs("stride", stride, 1), _pairs("padding", padding, 0), _pairs("dilation", dilation, 1)
+    stride, padding = _pairs("stride", stride, 1), _pairs("padding", padding, 0)
+    dilation = _pairs("dilation", dilation, 1)
     if weight.data.ndim != 4:
         raise ValueError(f"conv2d expects a 4-D weight (O, C, KH, KW), got shape {weight.shape}")
     o, c, kh, kw = weight.shape
@@ -152,8 +163,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
                          f"{weight.shape} expects {c}")
     if weight.data.dtype != x.dtype:
         raise TypeError(f"conv2d: input dtype {x.dtype} and weight dtype {weight.data.dtype} differ")
-    if bias is not None and (bias.shape != (o,) or bias.data.dtype != x.dtype):
-        raise ValueError(f"conv2d: bias must have shape ({o},) and dtype {x.dtype}, got {bias.shape} {bias.data.dtype}")
+    if bias is not None and bias.shape != (o,):
+        raise ValueError(f"conv2d: bias must have shape ({o},) for weight of shape {weight.shape}, got {bias.shape}")
+    if bias is not None and bias.data.dtype != x.dtype:
+        raise TypeError(f"conv2d: bias dtype {bias.data.dtype} differs from the input's {x.dtype}")
     for axis, k, p, d in ((2, kh, padding[0], dilation[0]), (3, kw, padding[1], dilation[1])):
         if d * (k - 1) + 1 > x.shape[axis] + 2 * p:
             raise ValueError(f"conv2d: kernel {(kh, kw)} (dilation {dilation}, spanning {d * (k - 1) + 1} pixels) is "
@@ -223,12 +236,20 @@ class MaxPool2DBackward(Function):
 
     def backward(self, grad_output: np.ndarray):
         x_pad, out, kernel, stride, (ph, pw), (n, c, h, w) = self.saved
-        grad = np.zeros_like(x_pad)  # zeros_like keeps x_pad's memory layout
         overlap = stride[0] < kernel[0] or stride[1] < kernel[1]
+        # Speed (given): windows that tile x_pad write every entry of grad, so no zeros are needed; and
+        # grad_output gets x_pad's memory layout, so the loop streams through both.
+        tiled = not overlap and x_pad.shape[2:] == (out.shape[2] * kernel[0], out.shape[3] * kernel[1])
+        grad = np.empty_like(x_pad) if tiled else np.zeros_like(x_pad)  # *_like keeps x_pad's memory layout
+        if grad_output.strides != out.strides:
+            aligned = np.empty_like(out)
+            aligned[...] = grad_output
+            grad_output = aligned
         free = None  # where no earlier tap has taken the gradient yet
         # TODO (task 9.5): for each tap slice in order, the windows it wins:
-        # equal to out and still free; then mark them taken. Put
-        # grad_output * wins into grad at that slice (add where windows overlap).
+        # equal to out and still free; then mark them taken. Write
+        # grad_output * wins into grad at that slice (np.multiply(..., out=)),
+        # or add it where windows overlap.
         for index in _tap_slices(kernel, stride, out.shape[2:]):
             wins = x_pad[index] == out
             if free is None:
@@ -239,7 +260,7 @@ class MaxPool2DBackward(Function):
             if overlap:
                 grad[index] += grad_output * wins
             else:
-                grad[index] = grad_output * wins
+                np.multiply(grad_output, wins, out=grad[index])
         return (grad[:, :, ph:ph + h, pw:pw + w],)
 
 
@@ -292,25 +313,25 @@ def avg_pool2d(input: Tensor, kernel_size: int | tuple[int, int], stride: int | 
     return _pool("avg_pool2d", AvgPool2DBackward, input, kernel_size, stride, padding)
 
 
-class MaxPool2d(Module):
+class _Pool2d(Module):
+    """A pooling function as a layer (no parameters)."""
+
+    pool = staticmethod(max_pool2d)
+
     def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
                  padding: int | tuple[int, int] = 0) -> None:
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: Tensor) -> Tensor:
-        return max_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return self.pool(x, self.kernel_size, self.stride, self.padding)
 
     def __repr__(self) -> str:
-        return f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
 
 
-class AvgPool2d(Module):
-    def __init__(self, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None,
-                 padding: int | tuple[int, int] = 0) -> None:
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+class MaxPool2d(_Pool2d):
+    pool = staticmethod(max_pool2d)
 
-    def forward(self, x: Tensor) -> Tensor:
-        return avg_pool2d(x, self.kernel_size, self.stride, self.padding)
 
-    def __repr__(self) -> str:
-        return f"AvgPool2d(kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding})"
+class AvgPool2d(_Pool2d):
+    pool = staticmethod(avg_pool2d)

@@ -53,6 +53,16 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
+def _is_int(value: Any) -> bool:
+    """A Python or numpy integer, not a bool (``True`` is an int to Python, never a size or a seed here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    """A real Python or numpy number, not a bool (and not a string that looks like one)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def _check_numbers(data: Any, array: np.ndarray) -> None:
     """An object array is fine only if every element is a real number (a huge Python int, say)."""
     for index, value in np.ndenumerate(array):
@@ -120,7 +130,7 @@ class Function:
     saved: Any = ()
     needs_input_grad: tuple[bool, ...] = ()
     versions: tuple[int, ...] = ()  # the inputs' version counters when the node was recorded
-    replaced: Tensor | None = None  # an in-place op's node: the tensor as it was before (Tensor._inplace)
+    replaced: Tensor | None = None  # an in-place op's node: the tensor as it was before (TensorAPI._inplace)
     sequence_nr: int = -1  # set when the node is recorded
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
@@ -132,10 +142,11 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         """Run the forward rule on ``inputs`` and record the node if a gradient is needed."""
-        for i, t in enumerate(inputs):
+        for t in inputs:
             if not isinstance(t, Tensor):
-                raise TypeError(f"{cls.__name__} got {_describe(t)} as input {i}; expected a Tensor "
-                                f"(wrap data with Tensor(...))")
+                position = next(i for i, u in enumerate(inputs) if u is t)
+                raise TypeError(f"{cls.__name__} got {_describe(t)} as input {position}; "
+                                "expected a Tensor (wrap data with Tensor(...))")
         node = cls()
         data = node.forward(*[t.data for t in inputs], **options)
         if type(data) is not np.ndarray:  # numpy reductions return scalars
@@ -158,8 +169,10 @@ class Function:
         in the graph (``_inplace``), send the gradient to the tensor as
         it was, which that op's node kept in ``replaced``.
         """
-        for i, (t, version) in enumerate(zip(self.inputs, self.versions)):
-            if t._version == version:
+        versions = self.versions
+        for i, t in enumerate(self.inputs):
+            version = versions[i]
+            if t._version == version:  # the usual case: nothing changed in place
                 continue
             saved = self.saved if isinstance(self.saved, tuple) else (self.saved,)
             if any(item is t.data for item in saved):
@@ -514,33 +527,6 @@ class GatherBackward(Function):
         return (grad,)
 
 
-class ScatterBackward(Function):
-    """out = a with out[i][index[i][j]] = src[i][j] for dim=1 (torch.scatter);
-    da = g with the written places zeroed, dsrc = g at those places."""
-
-    def forward(self, a, src, index=None, dim=0):
-        where = along(index, a.shape, dim, "scatter")
-        if src.ndim and (src.ndim != index.ndim or any(n > m for n, m in zip(index.shape, src.shape))):
-            raise ValueError(f"scatter: src of shape {src.shape} must have at least the index's shape {index.shape}")
-        part = tuple(slice(0, n) for n in index.shape) if src.ndim else ()
-        out = a.copy()
-        out[where] = src[part]
-        self.saved = (where, part, src.shape)
-        return out
-
-    def backward(self, grad_output):
-        where, part, src_shape = self.saved
-        needs_a, needs_src = self.needs_input_grad
-        grad_a = grad_src = None
-        if needs_a:
-            grad_a = grad_output.copy()
-            grad_a[where] = 0
-        if needs_src:
-            grad_src = np.zeros(src_shape, dtype=grad_output.dtype)
-            grad_src[part] = grad_output[where] if part else grad_output[where].sum()
-        return grad_a, grad_src
-
-
 class SetItemBackward(Function):
     """out = a with out[index] = v (``a[index] = v``, computed on a copy);
     da = g with g[index] zeroed, dv = g[index]."""
@@ -748,7 +734,7 @@ class Tensor(TensorAPI):
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (Tensor, np.ndarray)):
             return PowTensorBackward.apply(self, self._operand(exponent))
-        if not isinstance(exponent, (int, float, np.integer, np.floating)):
+        if not _is_number(exponent) and not isinstance(exponent, bool):
             raise TypeError(f"unsupported exponent for Tensor **: {_describe(exponent)}; "
                             "expected a number or a Tensor")
         return PowBackward.apply(self, exponent=exponent)

@@ -19,7 +19,7 @@ import numpy as np
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.layers import Module
 from tinytorch.core.optimizers import Optimizer
-from tinytorch.core.tensor import Tensor, _describe
+from tinytorch.core.tensor import Tensor, _describe, _is_int, _is_number
 
 
 def accuracy(logits: Tensor, targets: Tensor) -> float:
@@ -50,7 +50,7 @@ def accuracy(logits: Tensor, targets: Tensor) -> float:
 
 def clip_grad_norm(parameters: Iterable[Tensor], max_norm: float) -> float:
     """Scale gradients in place so their global L2 norm is at most ``max_norm``; returns the norm before clipping."""
-    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.integer, np.floating)):
+    if not _is_number(max_norm):
         raise TypeError(f"clip_grad_norm: max_norm must be a number, got {_describe(max_norm)}")
     if not max_norm > 0:  # also refuses nan, which would silently clip nothing
         raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm}")
@@ -135,7 +135,7 @@ class Trainer:
     def fit(self, train_loader: Iterable, epochs: int, val_loader: Iterable | None = None,
             progress: bool = True) -> dict[str, list[float]]:
         """Train for ``epochs`` more epochs; returns the history (also kept in ``self.history``)."""
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+        if not _is_int(epochs):
             raise TypeError(f"Trainer.fit: epochs must be an int, got {_describe(epochs)}")
         if epochs < 0:
             raise ValueError(f"Trainer.fit: epochs must be non-negative, got {epochs}")
@@ -274,7 +274,7 @@ def _read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     if missing:
         raise CheckpointError(f"checkpoint {path}: its 'meta' entry lacks {missing}")
     epoch, history = meta["epoch"], meta["history"]
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+    if not _is_int(epoch) or epoch < 0:
         raise CheckpointError(f"checkpoint {path}: 'epoch' must be a non-negative int, got {epoch!r}")
     if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
         raise CheckpointError(f"checkpoint {path}: 'history' must map names to lists, got {history!r:.80}")

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _describe, as_array
+from tinytorch.core.tensor import Tensor, _describe, _is_int, as_array
 
 
 class Dataset:
@@ -97,9 +97,9 @@ class DataLoader:
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset must have __len__ and __getitem__ (a Dataset), "
                             f"got {_describe(dataset)}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+        if not (_is_int(batch_size) and batch_size > 0):
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        if seed is not None and not (_is_int(seed) and seed >= 0):
             raise ValueError(f"DataLoader: seed must be a non-negative int or None, got {_describe(seed)}")
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty")

@@ -30,7 +30,7 @@ _TABLE = {
         "GaussianNLLLoss", "FocalLoss", "BinaryFocalLoss", "HingeLoss", "MarginRankingLoss", "ContrastiveLoss",
         "TripletMarginLoss", "InfoNCELoss", "DiceLoss", "DPOLoss", "UncertaintyWeightedLoss")},
 }
-__getattr__ = lazy_names("tinytorch.nn", _TABLE, submodules=("functional",))
+__getattr__ = lazy_names("tinytorch.nn", _TABLE, submodules=("functional", "utils"))
 
 
 class Parameter(Tensor):
