@@ -39,8 +39,8 @@ SUBMISSION_TIMEOUT = 10
 
 def _sleeping(release, source):
     """The focal loss sleeps (no CPU): only the wall clock stops it."""
-    return submissions._replace_in(submissions.correct(release, source), "focal_loss", "log_pt = GatherBackward",
-                                   "import time\n    time.sleep(1000)\n    log_pt = GatherBackward")
+    return submissions._replace_in(submissions.correct(release, source), "focal_loss", "    ### BEGIN SOLUTION\n",
+                                   "    ### BEGIN SOLUTION\n    import time\n    time.sleep(1000)\n")
 
 
 # kind: (builder or None for a file that is not JSON, share of the submissions, expected score)

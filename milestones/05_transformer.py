@@ -16,6 +16,9 @@ corpus. Success: its validation cross-entropy is at most 0.8x that of a
 bigram model fitted on the same training split; then it writes a sample.
 
     tito milestone run 05 [--part reversal|lm|both] [--seed N] [--steps N] [--epochs N] [--plot curves.png]
+
+``--steps``: reversal training steps (batch 64, default 200); ``--epochs``:
+language-model passes over the training text (default 2, 300 steps each).
 """
 
 from __future__ import annotations
@@ -87,9 +90,18 @@ def train(model: GPT, batches: Callable[[int], tuple[np.ndarray, np.ndarray]], s
 
 
 # ---- part 1: sequence reversal -------------------------------------------
-def reversal_batch(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs [d1..d8, SEP, r1..r7] and targets [ignore x 8, r1..r8] (r = the digits reversed)."""
+def reversal_batch(rng: np.random.Generator, size: int, held_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs [d1..d8, SEP, r1..r7] and targets [ignore x 8, r1..r8] (r = the digits reversed).
+
+    A row that happens to be one of the ``held_out`` digit strings is drawn again, so the
+    evaluation never sees a training sequence.
+    """
+    place = 10 ** np.arange(DIGITS)
     digits = rng.integers(0, 10, (size, DIGITS))
+    seen = np.isin(digits @ place, held_out @ place)
+    while seen.any():
+        digits[seen] = rng.integers(0, 10, (int(seen.sum()), DIGITS))
+        seen = np.isin(digits @ place, held_out @ place)
     answer = digits[:, ::-1]
     sequence = np.concatenate([digits, np.full((size, 1), SEPARATOR), answer], axis=1)
     targets = sequence[:, 1:].copy()
@@ -102,8 +114,8 @@ def reversal(args: argparse.Namespace) -> tuple[bool, list[float], str, dict[str
     rng = np.random.default_rng(args.seed)
     model = GPT(vocab_size=11, max_len=2 * DIGITS + 1, embed_dim=64, num_heads=4, num_layers=2, seed=args.seed)
     print(f"part 1, reversal: {sum(p.numel() for p in model.parameters()):,} parameters, {args.steps} steps of 64")
-    losses, took = train(model, lambda step: reversal_batch(rng, 64), args.steps, 3e-3, "reversal",
-                            not args.no_progress)
+    losses, took = train(model, lambda step: reversal_batch(rng, 64, held_out), args.steps, 3e-3, "reversal",
+                         not args.no_progress)
     prompts = np.concatenate([held_out, np.full((len(held_out), 1), SEPARATOR)], axis=1)
     written = generate(model, prompts, DIGITS, greedy=True)[:, DIGITS + 1:]
     exact = float(np.mean(np.all(written == held_out[:, ::-1], axis=1)))

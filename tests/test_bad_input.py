@@ -47,6 +47,15 @@ def test_arithmetic_with_non_numbers_is_a_type_error(other, named):
             op()
 
 
+def test_equality_with_none_or_text_is_false_as_in_torch(torch):
+    x, t = Tensor([1.0]), torch.tensor([1.0])
+    for other in (None, "a"):
+        assert (x == other) is (t == other) is False and (x != other) is (t != other) is True
+    assert None not in [x] and x in [x]
+    with pytest.raises(TypeError, match="'<' not supported|cannot make a Tensor from None"):
+        x < None
+
+
 def test_exponent_must_be_a_number_or_a_tensor():
     with pytest.raises(TypeError, match="exponent for Tensor .*str 'a'.*expected a number or a Tensor"):
         Tensor([1.0]) ** "a"

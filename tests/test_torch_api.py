@@ -338,6 +338,11 @@ def test_factories_infer_dtypes_like_torch(torch):
         lambda lib: lib.ones_like(lib.tensor([1.0])), lambda lib: lib.full_like(lib.zeros(2), 7),
         lambda lib: lib.tensor([1.0]).long(), lambda lib: lib.tensor([1]).float(), lambda lib: lib.tensor([1]).bool(),
         lambda lib: lib.tensor([2.0]).to(lib.float64), lambda lib: lib.tensor([2.0]).to("cpu"),
+        # promotion: an integer or bool side takes the float side's dtype
+        lambda lib: lib.tensor([1, 2]) * 2.5, lambda lib: lib.tensor([3, 4]) * 2, lambda lib: 1 - lib.tensor([3, 4]),
+        lambda lib: lib.tensor([1.0, 2.0]) * lib.tensor([1, 2]), lambda lib: lib.arange(3) + lib.ones(3),
+        lambda lib: lib.tensor([True, False]) + lib.tensor([1.5, 2.0]), lambda lib: lib.tensor([3, 4]) / 2,
+        lambda lib: lib.ones(2, dtype=lib.float64) * lib.tensor([1, 2]),
     ]
     for i, make in enumerate(cases):
         ours, theirs = make(tt), make(torch)
@@ -419,3 +424,18 @@ def test_namespaces_reexport_the_modules():
         nn.Transformer
     with pytest.raises(AttributeError, match="has no attribute 'nonexistent'"):
         tt.nonexistent
+
+
+@pytest.mark.parity
+def test_setitem_with_a_mask_and_a_graph_value_matches_torch(torch):
+    data = arr(3, 4)
+    results = []
+    for lib in (tt, torch):
+        a = lib.tensor(data, requires_grad=True)
+        h = a * 1
+        h[h > 0] = 0
+        h[:, 0] = a[:, 1] * 2
+        (h * h).sum().backward()
+        results.append((np.asarray(h.tolist()), np.asarray(a.grad.tolist())))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)

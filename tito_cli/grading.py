@@ -367,8 +367,8 @@ def grade_cells(job: Job, cells: list[dict]) -> tuple[dict, list[str], sandbox.R
     if ended:
         notes.insert(0, ended)
     if result.output_total > job.limits.output_bytes:
-        notes.append(f"printed {result.output_total / (1 << 20):.1f} MiB (the log keeps the first and last "
-                     f"{job.limits.output_bytes >> 10} KiB)")
+        notes.append(f"printed {result.output_total / (1 << 20):.1f} MiB (the log keeps {job.limits.output_bytes >> 10} "
+                     "KiB of it: the start and the end)")
     return verdicts, notes, result
 
 

@@ -25,13 +25,17 @@ exception hook there changes nothing. Write probes whose outputs include
 computed numbers (not only booleans or exception names, which a forger
 could guess), and cover every hidden and visible assert of the cell.
 
+The probes file is readable inside the sandbox: its inputs are not
+secret, the reference outputs are.
+
 This file is also the program that runs inside the sandbox (``main``): it
 sets its resource limits before any submitted code runs, executes the
-notebook's code cells one by one as a module (a cell that raises is
-reported and the next one runs), then runs each graded cell's probes under
-a per-cell time limit and sends the outputs to the grader as ``.npz``
-frames (no pickle) on file descriptor 3. It needs only the standard
-library and numpy.
+notebook's solution and ``#| export`` cells (what `tito export` would put
+in the package) one by one as the package module NN itself (a cell that
+raises is reported and the next one runs), then runs each graded cell's
+probes under a per-cell time limit and sends the outputs to the grader as
+``.npz`` frames (no pickle) on a pipe. It needs only the standard library
+and numpy.
 """
 
 from __future__ import annotations

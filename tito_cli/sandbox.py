@@ -6,13 +6,15 @@ standard library, site-packages) read-only; a read-only ``/kit`` (the
 package it may import and the probe runner) and ``/plan`` (what to run);
 a fresh, size-limited ``/tmp`` that is its only writable place and
 disappears with it. No network (its own empty network namespace), its own
-process tree, no terminal; it dies with the grader. The course folder and
-the project's sources are not mounted at all.
+process tree, no terminal, no new processes (a seccomp filter, below:
+threads only); it dies with the grader. The course folder and the
+project's sources are not mounted at all.
 
 Limits: memory (address space), CPU seconds, processes and file size are
 set by the runner (``tito_cli/probing.py``) on itself before any submitted
 code runs (hard limits, which a process cannot raise); the wall clock is
-kept here, by the parent, which kills the whole process group.
+kept here, by the parent, which kills the whole process group. What the
+process prints is drained as it comes and only its head and tail are kept.
 """
 
 from __future__ import annotations

@@ -238,8 +238,8 @@ class LinearBackward(Function):
         if len(needs) == 2:
             return grad_x, grad_w
         grad_b = grad_output.reshape(-1, grad_output.shape[-1]).sum(axis=0) if needs[2] else None
-        ### END SOLUTION
         return grad_x, grad_w, grad_b
+        ### END SOLUTION
 
 
 def _positive_int(owner: str, name: str, value: Any) -> int:

@@ -526,7 +526,22 @@ assert sample_next_token(np.array([[-1e4, 1e4, 0.0]]), temperature=0.01, rng=0).
 # place, so appending never copies what is already stored. A prompt of
 # several tokens is fed in one call ("prefill"); its queries then need the
 # causal mask shifted by the number of cached tokens, which
-# `causal_mask(queries, keys)` builds.
+# `causal_mask(queries, keys)` builds: below, a 6-token prompt fed at
+# once, then 2 tokens fed after 4 cached ones.
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+for ax, (queries, keys) in zip(axes, [(6, 6), (2, 6)]):
+    ax.imshow(causal_mask(queries, keys), cmap="Greens", vmin=0, vmax=1.5)
+    ax.set_title(f"causal_mask({queries}, {keys}): green = may attend")
+    ax.set_xlabel("key position (cached and new)")
+    ax.set_ylabel("query position (new tokens)")
+    ax.set_xticks(range(keys))
+    ax.set_yticks(range(queries), [str(keys - queries + i) for i in range(queries)])
+plt.tight_layout()
+plt.show()
 
 # %% nbgrader={"grade": false, "grade_id": "kv_cache", "locked": false, "schema_version": 3, "solution": true, "task": false}
 #| export

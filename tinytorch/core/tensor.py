@@ -703,10 +703,10 @@ class Tensor(TensorAPI):
         return Tensor(other)
 
     def __add__(self, other: Any) -> Tensor:
-        return AddBackward.apply(self, self._operand(other))
+        return AddBackward.apply(*_promote(self, self._operand(other)))
 
     def __radd__(self, other: Any) -> Tensor:
-        return AddBackward.apply(self._operand(other), self)
+        return AddBackward.apply(*_promote(self._operand(other), self))
 
     def __neg__(self) -> Tensor:
         return NegBackward.apply(self)
@@ -718,17 +718,17 @@ class Tensor(TensorAPI):
         return self._operand(other) + (-self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return MulBackward.apply(self, self._operand(other))
+        return MulBackward.apply(*_promote(self, self._operand(other)))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return MulBackward.apply(self._operand(other), self)
+        return MulBackward.apply(*_promote(self._operand(other), self))
 
     def __truediv__(self, other: Any) -> Tensor:
-        a, b = _floats_for_division(self, self._operand(other))
+        a, b = _promote(self, self._operand(other), to_float=True)
         return a * b ** -1
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        a, b = _floats_for_division(self._operand(other), self)
+        a, b = _promote(self._operand(other), self, to_float=True)
         return a * b ** -1
 
     def __pow__(self, exponent: Any) -> Tensor:
@@ -743,16 +743,20 @@ class Tensor(TensorAPI):
         return PowTensorBackward.apply(self._operand(base), self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return MatmulBackward.apply(self, self._operand(other))
+        return MatmulBackward.apply(*_promote(self, self._operand(other)))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return MatmulBackward.apply(self._operand(other), self)
+        return MatmulBackward.apply(*_promote(self._operand(other), self))
 
     # ---- comparisons: no gradient, boolean result -------------------------
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented  # Python then compares identities: x == None is False, as in PyTorch
         return Tensor._wrap(self.data == _raw(other))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented
         return Tensor._wrap(self.data != _raw(other))
 
     def __lt__(self, other: Any) -> Tensor:
@@ -846,12 +850,16 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
-def _floats_for_division(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """True division gives floats, as in PyTorch: an integer side takes the other side's float
-    dtype (float32 when both are integers). Integer tensors never require grad, so no node is lost."""
-    if a.dtype.kind == "f" and b.dtype.kind == "f":
+def _promote(a: Tensor, b: Tensor, to_float: bool = False) -> tuple[Tensor, Tensor]:
+    """PyTorch's promotion: an integer (or bool) side takes the other side's float dtype; with
+    ``to_float`` (true division) two integer sides become float32. Integer tensors never require
+    grad, so converting one loses no node."""
+    if a.data.dtype.kind == "f" and b.data.dtype.kind == "f":  # the usual case
         return a, b
-    dtype = a.dtype if a.dtype.kind == "f" else b.dtype if b.dtype.kind == "f" else np.dtype(np.float32)
+    floats = [t.dtype for t in (a, b) if t.dtype.kind == "f"]
+    if not floats and not to_float:
+        return a, b
+    dtype = floats[0] if floats else np.dtype(np.float32)
     return tuple(t if t.dtype.kind == "f" else Tensor._wrap(t.data.astype(dtype)) for t in (a, b))
 
 
