@@ -18,7 +18,9 @@ import faulthandler
 import json
 import re
 import signal
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -67,10 +69,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_Report(path), "tito-report")
 
 
-def _time_box(item: pytest.Item):
+@contextmanager
+def _time_box(item: pytest.Item) -> Iterator[None]:
+    """Raise TimeoutError in the block after ``--tito-timeout`` seconds; end the process 10 s later."""
     seconds = item.config.getoption("tito_timeout", 0) or 0
     if seconds <= 0:
-        return None
+        yield
+        return
 
     def expired(signum, frame):
         raise TimeoutError(f"the test ran longer than {seconds:g} s (an endless loop?)")
@@ -78,33 +83,24 @@ def _time_box(item: pytest.Item):
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     faulthandler.dump_traceback_later(seconds + 10, exit=True)  # a loop inside numpy never sees the alarm
-    return previous
-
-
-def _release(previous) -> None:
-    if previous is None:
-        return
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, previous)
-    faulthandler.cancel_dump_traceback_later()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
-    previous = _time_box(item)
-    try:
+    with _time_box(item):  # fixtures too: a fixture can loop as well as a test
         yield
-    finally:
-        _release(previous)
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    previous = _time_box(item)
-    try:
+    with _time_box(item):
         yield
-    finally:
-        _release(previous)
 
 
 def _failure(report: pytest.TestReport) -> dict:

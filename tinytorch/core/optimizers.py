@@ -20,9 +20,9 @@ class Optimizer:
         name = type(self).__name__
         if isinstance(params, Tensor) or not isinstance(params, Iterable):
             # a Tensor is iterable (over its rows), so SGD(w) would silently optimize nothing
+            got = f"a Tensor of shape {params.shape}" if isinstance(params, Tensor) else _describe(params)
             raise TypeError(f"{name}: params argument given to the optimizer should be an iterable of Tensors, "
-                            f"got {_describe(params) if not isinstance(params, Tensor) else f'a Tensor of shape {params.shape}'}"
-                            " (write [w] or model.parameters())")
+                            f"got {got} (write [w] or model.parameters())")
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{name} got an empty parameter list")
