@@ -140,22 +140,28 @@ class GELUBackward(Function):
         if x.dtype.kind != "f":
             raise TypeError(f"gelu needs a floating-point tensor, got dtype {x.dtype}")
         if approximate == "tanh":
-            # In place on our own buffers, and x * x * x rather than x ** 3 (a slow
-            # general power): this form is the MLP activation of module 13's GPT.
+            # Four buffers (x^2, tanh, cdf, out), the rest in place, and x * x * x rather than
+            # x ** 3 (a slow general power): this form is the MLP activation of module 13's GPT.
             x2 = x * x
-            inner = x2 * (0.044715 * _SQRT_2_OVER_PI)
-            inner += _SQRT_2_OVER_PI
-            inner *= x  # sqrt(2/pi) (x + 0.044715 x^3)
-            t = np.tanh(inner, out=inner)
+            t = x2 * (0.044715 * _SQRT_2_OVER_PI)
+            t += _SQRT_2_OVER_PI
+            t *= x  # sqrt(2/pi) (x + 0.044715 x^3)
+            np.tanh(t, out=t)
             cdf = t + 1.0
             cdf *= 0.5
-            # d/dx of cdf, times x: the tanh form's "x * phi(x)" = 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)
-            x_pdf = x2
-            x_pdf *= 3 * 0.044715 * _SQRT_2_OVER_PI
-            x_pdf += _SQRT_2_OVER_PI
-            x_pdf *= x
-            x_pdf *= 0.5
-            x_pdf *= 1.0 - t * t
+            out = x * cdf
+            # saved = cdf + x * d(cdf)/dx = cdf + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)
+            saved = x2
+            saved *= 3 * 0.044715 * _SQRT_2_OVER_PI
+            saved += _SQRT_2_OVER_PI
+            saved *= x
+            saved *= 0.5
+            np.multiply(t, t, out=t)
+            np.subtract(1.0, t, out=t)
+            saved *= t
+            saved += cdf
+            self.saved = saved
+            return out
         elif approximate == "none":
             cdf = 0.5 * erfc(x * (-1 / math.sqrt(2.0)))  # = 0.5 (1 + erf(x / sqrt 2)), exact in the left tail
             x_pdf = x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
