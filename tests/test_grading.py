@@ -275,6 +275,13 @@ def test_hostile_submissions_gain_nothing_and_honest_grades_are_exact(project02,
     autograded = nbformat.read(course / "autograded" / "wrong" / "02_activations" / "02_activations.ipynb", 4)
     verdicts = [c.outputs[0].text for c in autograded.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert verdicts[0] == "autograded: passed\n" and verdicts[1].startswith("autograded: probe sigmoid")
+    hidden_line = "_s64 = stable_sigmoid(np.array([-30.0]))"  # a hidden test of module 02, in the source only
+    assert hidden_line in (course / "source" / "02_activations" / "02_activations.ipynb").read_text()
+    assert hidden_line not in json.dumps(autograded)  # nbgrader's feedback shows this copy to the student
+    feedback = grading._api(course).generate_feedback("02_activations", "wrong")
+    assert feedback["success"], feedback
+    html = (course / "feedback" / "wrong" / "02_activations" / "02_activations.html").read_text()
+    assert "autograded: probe sigmoid_extremes" in html and hidden_line not in html
 
 
 @pytest.mark.slow

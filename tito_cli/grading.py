@@ -150,7 +150,7 @@ class Job:
     kit: Path  # read-only in the sandbox: the package without module NN's file, the probe runner, probes.py
     seccomp: Path
     release: object  # the release notebook (nbformat), to restore lost metadata
-    source_cells: dict  # grade_id -> the source's test cell, for the autograded copy
+    test_cells: dict  # grade_id -> the release's test cell (no hidden tests), for the autograded copy
     points: dict  # grade_id -> points, from the gradebook
     tolerance: dict  # grade_id or probe name -> (rtol, atol)
     reference: dict  # grade_id -> {output name: array}
@@ -637,7 +637,11 @@ def _timestamp(course: Path, module: Module, student: str):
 
 
 def write_autograded(job: Job, student: str, notebook, outcome: Outcome) -> None:
-    """course/autograded/<student>/<slug>/<slug>.ipynb for nbgrader's formgrader: test cells from the source, with the verdict."""
+    """course/autograded/<student>/<slug>/<slug>.ipynb for nbgrader's formgrader and feedback.
+
+    Test cells come from the release (never the hidden tests: nbgrader's
+    feedback shows them to the student), each with the grader's verdict.
+    """
     import nbformat
 
     folder = job.course / "autograded" / student / job.module.slug
@@ -651,9 +655,9 @@ def write_autograded(job: Job, student: str, notebook, outcome: Outcome) -> None
     copy.setdefault("nbformat_minor", 5)
     for cell in copy.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in job.source_cells and cell.cell_type == "code":
-            cell.source = job.source_cells[grade_id].source
-            cell.metadata["nbgrader"] = dict(job.source_cells[grade_id].metadata["nbgrader"])
+        if grade_id in job.test_cells and cell.cell_type == "code":
+            cell.source = job.test_cells[grade_id].source
+            cell.metadata["nbgrader"] = dict(job.test_cells[grade_id].metadata["nbgrader"])
             verdict = outcome.cells.get(grade_id, "")
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                    text=f"autograded: {'passed' if not verdict else verdict}\n")]
@@ -750,7 +754,7 @@ def prepare(root: Path, module: Module, course: Path, limits: sandbox.Limits, ce
     kit = _build_kit(root, module, probes)
     seccomp = kit.parent / f"{kit.name}.bpf"
     seccomp.write_bytes(sandbox.seccomp_filter())
-    job = Job(module, course, kit, seccomp, release, _graded_cells(source), points,
+    job = Job(module, course, kit, seccomp, release, _graded_cells(release), points,
               {g: tuple(tolerance[g]) for g in tolerance}, {}, limits, cell_timeout, sandboxed, hidden)
     try:
         job.reference = reference_outputs(job, source, probes.read_text(encoding="utf-8"))
