@@ -32,7 +32,6 @@
 #| export
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np

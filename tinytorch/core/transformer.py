@@ -5,7 +5,6 @@ Do not edit: change the module source and run `tito export 13`.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
