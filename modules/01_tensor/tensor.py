@@ -878,13 +878,12 @@ class CastBackward(Function):
 # float32); numpy arrays are wrapped as constants with their own dtype, as in
 # PyTorch.
 #
-# PyTorch's convenience methods (`view`, `unsqueeze`, `flatten`, `float()`,
-# `masked_fill`, `argmax`, `x += y`, `zero_()`, ...) are a line or two over
-# these primitives, with no rule of their own: `Tensor` inherits them from
-# `TensorAPI` (`tinytorch/tensor_api.py`) to keep this chapter on the
-# primitives. With `tinytorch/functions.py` (`tensor`, `zeros`, `randn`,
-# `cat`) and `tinytorch.nn`, `.nn.functional`, `.optim`, `.utils.data`,
-# PyTorch code runs unchanged after `import tinytorch as torch`.
+# PyTorch's convenience methods (`view`, `unsqueeze`, `float()`,
+# `masked_fill`, `x += y`, `zero_()`, ...) are a line or two over these
+# primitives, with no rule of their own: `Tensor` inherits them from
+# `TensorAPI` (`tinytorch/tensor_api.py`). With `tinytorch/functions.py`
+# and `tinytorch.nn`, `.nn.functional`, `.optim`, `.utils.data`, PyTorch
+# code runs unchanged after `import tinytorch as torch`.
 
 # %%
 #| export
@@ -1210,12 +1209,10 @@ assert np.allclose(((_x - 1) / 2).data, [0.0, 0.5, 1.0])
 # %% [markdown]
 # ## Systems view
 #
-# * Memory: a node keeps references to what its backward needs
-#   (`MulBackward` keeps both operands; `AddBackward` keeps nothing). The
-#   graph of a forward pass therefore holds every activation until
-#   `backward()` frees it -- this is why training uses more memory than
-#   inference, and why `no_grad()` exists.
-# * Time: building a node costs a few microseconds of Python. For a
-#   (256, 1024) matmul that is noise; for a (2, 2) add it is most of the
-#   time. Keeping ops coarse (one node per matmul, one for a whole
-#   cross-entropy) is how a numpy framework stays fast.
+# * Memory: a node keeps what its backward needs (`MulBackward` both
+#   operands, `AddBackward` nothing), so a forward pass holds every
+#   activation until `backward()` frees it: training needs more memory
+#   than inference, which runs under `no_grad()`.
+# * Time: a node costs a few microseconds of Python: noise for a
+#   (256, 1024) matmul, most of the time of a (2, 2) add. Coarse ops (one
+#   node per matmul, one per cross-entropy) keep a numpy framework fast.
