@@ -144,11 +144,11 @@ class LinearBackward(Function):
         # TODO (task 3.2): dx and dw are a matmul's gradients: call
         # matmul_backward (module 01); db sums g over every row (all axes
         # but the last). None where not needed; no db without a bias.
-        grad_x, grad_w = matmul_backward(x, w, grad_output, needs[0], needs[1])
+        dx, dw = matmul_backward(x, w, grad_output, needs[0], needs[1])
         if len(needs) == 2:
-            return grad_x, grad_w
-        grad_b = grad_output.reshape(-1, grad_output.shape[-1]).sum(axis=0) if needs[2] else None
-        return grad_x, grad_w, grad_b
+            return dx, dw
+        db = grad_output.reshape(-1, grad_output.shape[-1]).sum(axis=0) if needs[2] else None
+        return dx, dw, db
 
 
 def _positive_int(owner: str, name: str, value: Any) -> int:
