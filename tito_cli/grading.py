@@ -814,6 +814,9 @@ def autograde(root: Path, module: Module, course: Path, *, workers: int | None =
                 echo(f"gradebook backed up to {backup.relative_to(course)}")
             with Gradebook(_gradebook_url(course)) as gradebook, \
                     _progress(len(students), progress) as (bar, task, say):
+                # the course lock makes this the only writer: what it loaded stays valid after each commit,
+                # so the assignment and its cells are read once, not once per student
+                gradebook.db.expire_on_commit = False
                 futures = {pool.submit(grade_student, job, name): name for name in students}
                 for future in as_completed(futures):
                     outcome = _finish(job, gradebook, futures[future], future)
