@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core.activations import ReLU
-from tinytorch.core.layers import Dropout, Flatten, Linear, Module, Sequential
+from tinytorch.core.layers import Dropout, Flatten, Linear, Module, Sequential, dropout, linear
 from tinytorch.core.tensor import Tensor
 
 
@@ -82,3 +82,42 @@ def test_flatten_and_module_without_forward():
     assert Flatten()(Tensor(np.ones((5, 8, 8)))).shape == (5, 64)
     with pytest.raises(NotImplementedError, match="Module must define forward"):
         Module()(Tensor([1.0]))
+
+
+@pytest.mark.parametrize("shape", [(3,), (5, 3), (2, 4, 3)])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_functional_linear_matches_torch(torch, shape, with_bias):
+    from parity import assert_parity
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape), rng.standard_normal((4, 3))] + ([rng.standard_normal(4)] if with_bias else [])
+    assert_parity(lambda *t: linear(*t), lambda *t: torch.nn.functional.linear(*t), arrays, torch)
+
+
+def test_functional_linear_equals_the_layer_and_checks_shapes():
+    layer = Linear(3, 2, rng=0)
+    x = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    np.testing.assert_allclose(linear(x, layer.weight.T, layer.bias).data, layer(x).data, rtol=1e-6)
+    with pytest.raises(ValueError, match=r"got input \(2, 3\) and weight \(3, 2\)"):
+        linear(x, layer.weight, layer.bias)
+    with pytest.raises(ValueError, match=r"bias must have shape \(2,\), got \(3,\)"):
+        linear(x, Tensor(np.ones((2, 3))), Tensor(np.ones(3)))
+    with pytest.raises(TypeError, match="weight must be a Tensor, got"):
+        linear(x, np.ones((2, 3)))
+
+
+def test_functional_dropout_follows_training_and_the_seed():
+    import tinytorch
+    x = Tensor(np.full(10000, 2.0, dtype=np.float32), requires_grad=True)
+    assert dropout(x, 0.5, training=False) is x and dropout(x, 0.0) is x
+    tinytorch.manual_seed(3)
+    first = dropout(x, 0.25)
+    tinytorch.manual_seed(3)
+    np.testing.assert_array_equal(first.data, dropout(x, 0.25).data)
+    assert set(np.unique(first.data)) <= {0.0, np.float32(2.0 / 0.75)}
+    assert abs(first.data.mean() - 2.0) < 0.1
+    first.sum().backward()
+    np.testing.assert_allclose(x.grad.data, first.data / 2.0)  # the gradient is the mask, scaled
+    with pytest.raises(ValueError, match="inplace=True is not supported"):
+        dropout(x, 0.5, inplace=True)
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\], got 1.5"):
+        dropout(x, 1.5)

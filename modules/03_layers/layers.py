@@ -33,6 +33,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from tinytorch.core.tensor import Function, Tensor, _describe, _is_int, _is_number, matmul_backward
+from tinytorch.random import default_generator
 
 # %% [markdown]
 # ## 1. Module: finding parameters
@@ -400,6 +401,46 @@ assert np.allclose(Dropout(1.0, rng=0)(Tensor([1.0, 2.0])).data, 0.0)
 _drop.train()
 assert _drop.training
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. The functional forms
+#
+# PyTorch keeps a function beside each layer in `torch.nn.functional`, and
+# `tinytorch.nn.functional` re-exports these two: `linear(x, weight, bias)`
+# and `dropout(x, p, training)`. They take PyTorch's layout: `weight` is
+# `(out_features, in_features)` and the result is `x @ weight.T + bias`.
+# Our `Linear` stores its weight `(in, out)` so that the layer reads as
+# `x @ W`; `linear(x, layer.weight.T, layer.bias)` equals `layer(x)`. The
+# transpose is a view node, so the gradient reaches `weight` in its own
+# layout. `dropout` draws its mask from the generator that
+# `tinytorch.manual_seed` reseeds, as `F.dropout` does in PyTorch.
+
+# %%
+#| export
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """torch.nn.functional.linear: input (..., in) @ weight.T + bias, weight (out, in), bias (out,)."""
+    for name, value in (("input", input), ("weight", weight), ("bias", bias)):
+        if not isinstance(value, Tensor) and not (name == "bias" and value is None):
+            raise TypeError(f"linear: {name} must be a Tensor, got {_describe(value)}")
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: weight must be (out_features, in_features) matching input (..., in_features), "
+                         f"got input {input.shape} and weight {weight.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    weight_in_out = weight.transpose(0, 1)
+    if bias is None:
+        return LinearBackward.apply(input, weight_in_out)
+    return LinearBackward.apply(input, weight_in_out, bias)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """torch.nn.functional.dropout: in training, zero each element with probability p, scale the rest by 1/(1-p)."""
+    if inplace:
+        raise ValueError("dropout: inplace=True is not supported; use the returned tensor (inplace=False)")
+    layer = Dropout(p, rng=default_generator)
+    layer.training = bool(training)
+    return layer(input)
+
 
 # %% [markdown]
 # ## Systems view

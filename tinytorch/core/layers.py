@@ -10,6 +10,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from tinytorch.core.tensor import Function, Tensor, _describe, _is_int, _is_number, matmul_backward
+from tinytorch.random import default_generator
 
 
 def _named_children(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
@@ -250,3 +251,28 @@ class Dropout(Module):
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p})"
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """torch.nn.functional.linear: input (..., in) @ weight.T + bias, weight (out, in), bias (out,)."""
+    for name, value in (("input", input), ("weight", weight), ("bias", bias)):
+        if not isinstance(value, Tensor) and not (name == "bias" and value is None):
+            raise TypeError(f"linear: {name} must be a Tensor, got {_describe(value)}")
+    if weight.ndim != 2 or input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: weight must be (out_features, in_features) matching input (..., in_features), "
+                         f"got input {input.shape} and weight {weight.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    weight_in_out = weight.transpose(0, 1)
+    if bias is None:
+        return LinearBackward.apply(input, weight_in_out)
+    return LinearBackward.apply(input, weight_in_out, bias)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """torch.nn.functional.dropout: in training, zero each element with probability p, scale the rest by 1/(1-p)."""
+    if inplace:
+        raise ValueError("dropout: inplace=True is not supported; use the returned tensor (inplace=False)")
+    layer = Dropout(p, rng=default_generator)
+    layer.training = bool(training)
+    return layer(input)
