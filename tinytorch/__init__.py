@@ -8,7 +8,9 @@ which re-export what the course modules build in ``tinytorch.core``.
 
 Importing the package loads nothing heavy: the names are looked up on first
 use, so ``import tinytorch`` is fast and works with only the modules you
-have completed so far.
+have completed so far. It does one thing to the process: on glibc it keeps
+freed array memory for reuse instead of returning it to the kernel after
+every training step (``tinytorch/allocator.py`` says why and how to opt out).
 """
 
 from __future__ import annotations
@@ -16,7 +18,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from tinytorch.allocator import keep_freed_memory
+
 __version__ = "0.1.0"
+
+keep_freed_memory()
 
 # name -> the package module that defines it (a module's own file is the place to read it)
 _LAZY = {

@@ -134,44 +134,54 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 class GELUBackward(Function):
-    """out = x * Phi(x) (or its tanh approximation);  dx = g * (Phi(x) + x * phi(x))."""
+    """out = x * Phi(x) (or its tanh approximation);  dx = g * (Phi(x) + x * Phi'(x)).
+
+    Saves x and Phi(x); the derivative is formed in ``backward``, as PyTorch does.
+    """
 
     def forward(self, x, approximate: str = "none"):
         if x.dtype.kind != "f":
             raise TypeError(f"gelu needs a floating-point tensor, got dtype {x.dtype}")
         if approximate == "tanh":
-            # Four buffers (x^2, tanh, cdf, out), the rest in place, and x * x * x rather than
-            # x ** 3 (a slow general power): this form is the MLP activation of module 13's GPT.
-            x2 = x * x
-            t = x2 * (0.044715 * _SQRT_2_OVER_PI)
-            t += _SQRT_2_OVER_PI
-            t *= x  # sqrt(2/pi) (x + 0.044715 x^3)
-            np.tanh(t, out=t)
-            cdf = t + 1.0
-            cdf *= 0.5
-            out = x * cdf
-            # saved = cdf + x * d(cdf)/dx = cdf + 0.5 x (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)
-            saved = x2
-            saved *= 3 * 0.044715 * _SQRT_2_OVER_PI
-            saved += _SQRT_2_OVER_PI
-            saved *= x
-            saved *= 0.5
-            np.multiply(t, t, out=t)
-            np.subtract(1.0, t, out=t)
-            saved *= t
-            saved += cdf
-            self.saved = saved
-            return out
+            # 0.5 (1 + tanh(z)) = sigmoid(2z) = 1 / (1 + exp(-2z)), z = sqrt(2/pi) (x + 0.044715 x^3):
+            # exp costs half of tanh, and one buffer holds every step. exp overflows to inf
+            # below x = -10 (float32), where 1 / inf = 0 is the right limit: the warning is silenced.
+            cdf = x * x
+            cdf *= -2 * 0.044715 * _SQRT_2_OVER_PI
+            cdf -= 2 * _SQRT_2_OVER_PI
+            cdf *= x  # -2z
+            with np.errstate(over="ignore"):
+                np.exp(cdf, out=cdf)
+            cdf += 1.0
+            np.reciprocal(cdf, out=cdf)
         elif approximate == "none":
             cdf = 0.5 * erfc(x * (-1 / math.sqrt(2.0)))  # = 0.5 (1 + erf(x / sqrt 2)), exact in the left tail
-            x_pdf = x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
         else:
             raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.saved = cdf + x_pdf
+        self.saved = (x, cdf, approximate)
         return x * cdf
 
     def backward(self, grad_output):
-        return (grad_output * self.saved,)
+        x, cdf, approximate = self.saved
+        slope = x * x  # one buffer, every step in place
+        if approximate == "tanh":
+            # d(cdf)/dx = 2 cdf (1 - cdf) dz/dx with dz/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2),
+            # so Phi + x Phi' = cdf * (1 + 2 x dz/dx (1 - cdf)).
+            slope *= 6 * 0.044715 * _SQRT_2_OVER_PI
+            slope += 2 * _SQRT_2_OVER_PI
+            slope *= x
+            slope *= 1.0 - cdf
+            slope += 1.0
+            slope *= cdf
+        else:
+            # Phi + x phi with phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+            slope *= -0.5
+            np.exp(slope, out=slope)
+            slope *= x
+            slope *= 1 / math.sqrt(2.0 * math.pi)
+            slope += cdf
+        slope *= grad_output
+        return (slope,)
 
 
 class SoftmaxBackward(Function):
