@@ -116,8 +116,12 @@ class TorchStep:
         return loss.item()
 
 
-def training_step(rounds: int = 30, inner: int = 5, repeats: int = 3) -> dict:
-    """Median ms per step of both frameworks over ``repeats`` interleaved runs, and the ratio of each run."""
+def training_step(rounds: int = 90, inner: int = 5) -> dict:
+    """Median ms per step of both frameworks, and the median and quartiles of the per-round ratios.
+
+    Each round times ``inner`` steps of each framework back to back, so a
+    round's ratio compares the two under the same machine load.
+    """
     torch = load_torch()
     x, y = make_batch()
     ours = GPT(VOCAB, STEPS, WIDTH, HEADS, LAYERS, seed=0)
@@ -126,14 +130,15 @@ def training_step(rounds: int = 30, inner: int = 5, repeats: int = 3) -> dict:
         candidates["pytorch"] = TorchStep(torch, torch_model(torch, ours), x, y)
     first = {name: fn() for name, fn in candidates.items()}  # same weights, same batch: same loss
     assert max(first.values()) - min(first.values()) < 1e-4, first
-    runs = [interleaved(candidates, rounds=rounds, inner=inner) for _ in range(repeats)]
+    per_round = [interleaved(candidates, rounds=1, inner=inner, warmup=3 if i == 0 else 0) for i in range(rounds)]
     row = {"shape": {"batch": BATCH, "steps": STEPS, "width": WIDTH, "heads": HEADS, "layers": LAYERS,
                      "vocab": VOCAB},
-           "first_loss": first,
-           "ms": {name: 1000 * statistics.median(run[name] for run in runs) for name in candidates}}
+           "first_loss": first, "rounds": rounds,
+           "ms": {name: 1000 * statistics.median(r[name] for r in per_round) for name in candidates}}
     if torch is not None:
-        ratios = [run["tinytorch"] / run["pytorch"] for run in runs]
-        row["ratio_to_pytorch"] = {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
+        ratios = [r["tinytorch"] / r["pytorch"] for r in per_round]
+        row["ratio_to_pytorch"] = {"median": statistics.median(ratios),
+                                   "quartiles": [float(q) for q in np.percentile(ratios, [25, 75])]}
     return row
 
 
@@ -150,9 +155,9 @@ def generation(new_tokens: int = 120, repeats: int = 5) -> dict:
             "speedup": times["no_cache"] / times["cache"]}
 
 
-def run(rounds: int = 30, repeats: int = 3) -> dict:
+def run(rounds: int = 90) -> dict:
     load_before = os.getloadavg()[0]
-    result = {"training_step": training_step(rounds=rounds, repeats=repeats), "generation": generation()}
+    result = {"training_step": training_step(rounds=rounds), "generation": generation()}
     result["load_average_1min"] = {"before": load_before, "after": os.getloadavg()[0]}
     return result
 
@@ -163,13 +168,15 @@ def main() -> int:
     parser.add_argument("--json", default=str(Path(__file__).with_name("results_transformer.json")))
     args = parser.parse_args()
     start = time.perf_counter()
-    result = run(rounds=5 if args.quick else 30, repeats=1 if args.quick else 3)
+    result = run(rounds=5 if args.quick else 90)
     step, gen = result["training_step"], result["generation"]
     print("GPT training step (B 32, T 32, D 64, 4 heads, 2 layers, AdamW), 1 thread, ms per step:",
           ", ".join(f"{name} {ms:.2f}" for name, ms in step["ms"].items()))
     if "ratio_to_pytorch" in step:
         r = step["ratio_to_pytorch"]
-        print(f"  tinytorch / PyTorch: {r['median']:.2f}x (runs {r['min']:.2f}x .. {r['max']:.2f}x), target <= 1.0x")
+        low, high = r["quartiles"]
+        print(f"  tinytorch / PyTorch: {r['median']:.2f}x (quartiles of {step['rounds']} paired rounds "
+              f"{low:.2f}x .. {high:.2f}x), target <= 1.0x")
     print(f"generation of {gen['new_tokens']} tokens, ms per token: cache {gen['ms_per_token']['cache']:.2f}, "
           f"no cache {gen['ms_per_token']['no_cache']:.2f}; the cache is {gen['speedup']:.1f}x faster")
     load = result["load_average_1min"]

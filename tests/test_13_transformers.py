@@ -299,7 +299,7 @@ def test_generation_bad_input_and_limits():
 def test_benchmark_compares_the_same_model():
     import bench_transformer
 
-    row = bench_transformer.training_step(rounds=1, inner=1, repeats=1)  # asserts equal first losses inside
+    row = bench_transformer.training_step(rounds=1, inner=1)  # asserts equal first losses inside
     assert row["ms"]["tinytorch"] > 0
     gen = bench_transformer.generation(new_tokens=20, repeats=1)  # asserts equal ids inside
     assert gen["speedup"] > 0

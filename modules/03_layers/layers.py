@@ -238,7 +238,9 @@ class LinearBackward(Function):
         dx, dw = matmul_backward(x, w, grad_output, needs[0], needs[1])
         if len(needs) == 2:
             return dx, dw
-        db = grad_output.reshape(-1, grad_output.shape[-1]).sum(axis=0) if needs[2] else None
+        rows = grad_output.reshape(-1, grad_output.shape[-1])
+        # column sums as ones @ rows: one BLAS call, several times faster than .sum(axis=0) here
+        db = np.ones(len(rows), dtype=rows.dtype) @ rows if needs[2] else None
         return dx, dw, db
         ### END SOLUTION
 

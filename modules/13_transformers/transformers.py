@@ -122,17 +122,21 @@ class LayerNormBackward(Function):
         # @ average) in grad_output's shape; if affine, grad_w and grad_b
         # summed over the rows, in the parameters' shape (self.inputs[1].shape).
         ### BEGIN SOLUTION
-        h = g * weight if weight is not None else g.copy()
-        mean_hx = (h * x_hat) @ average
-        h -= (h @ average)[:, None]
-        h -= x_hat * mean_hx[:, None]
-        h *= rstd
-        grad_x = h.reshape(grad_output.shape)
+        # mean(h) = g @ (weight / D) and mean(h * x_hat) = (g * x_hat) @ (weight / D):
+        # the row means come from g and g * x_hat (which dweight needs anyway), two passes fewer
+        per_feature = average if weight is None else weight * average
+        g_xhat = g * x_hat
+        mean_h, mean_hx = g @ per_feature, g_xhat @ per_feature
         if weight is not None:
             shape = self.inputs[1].shape
             ones = np.ones(len(g), dtype=g.dtype)  # column sums, again as one matrix-vector product
-            grad_w = (ones @ (g * x_hat)).reshape(shape)
+            grad_w = (ones @ g_xhat).reshape(shape)
             grad_b = (ones @ g).reshape(shape)
+        h = g * weight if weight is not None else g.copy()
+        h -= mean_h[:, None]
+        h -= np.multiply(x_hat, mean_hx[:, None], out=g_xhat)  # g_xhat is spent: its buffer is reused
+        h *= rstd
+        grad_x = h.reshape(grad_output.shape)
         ### END SOLUTION
         if weight is None:
             return (grad_x,)

@@ -23,7 +23,8 @@ def masked_softmax(scores: np.ndarray) -> np.ndarray:
     top[top == -np.inf] = 0.0  # a fully masked row: exp(-inf - 0) = 0 everywhere
     weights = scores - top
     np.exp(weights, out=weights)  # in place: one buffer for the whole softmax
-    total = weights.sum(axis=-1, keepdims=True)
+    # the row sums as a product with a column of ones: faster than .sum on rows this short
+    total = weights @ np.ones((weights.shape[-1], 1), dtype=weights.dtype)
     total[total == 0] = 1.0
     weights /= total
     return weights
@@ -70,7 +71,7 @@ def attention_backward(grad_out: np.ndarray, q: np.ndarray, k: np.ndarray, v: np
     # dZ = P * (dP - rowsum(P * dP)); then dq = scale dZ k, dk = scale dZ^T q.
     grad_v = _t(dropped) @ grad_out
     grad_scores = grad_weights
-    grad_scores -= (grad_weights * weights).sum(axis=-1, keepdims=True)
+    grad_scores -= (grad_weights * weights) @ np.ones((weights.shape[-1], 1), dtype=weights.dtype)  # row sums
     grad_scores *= weights
     grad_scores *= scale
     grad_q = grad_scores @ k
