@@ -16,7 +16,7 @@ import statistics
 
 import numpy as np
 
-from common import interleaved, load_torch
+from common import interleaved, load_torch, paired_rounds, quartiles
 from tinytorch.core.activations import ReLU
 from tinytorch.core.layers import Linear, Sequential
 from tinytorch.core.losses import CrossEntropyLoss
@@ -100,14 +100,10 @@ def training_step(rounds: int = 40, batches: list[int] = STEP_BATCHES) -> list[d
         if torch is not None:
             assert np.allclose(first["tinytorch"], first["pytorch"], rtol=1e-4, atol=1e-5), first
         # one round at a time, so every round gives a paired ratio: its quartiles are the spread
-        rounds_ms = [interleaved(candidates, rounds=1, inner=10 if batch <= 32 else 4, warmup=3 if i == 0 else 0)
-                     for i in range(rounds)]
-        row = {"batch": batch, "ms": {k: 1000 * statistics.median(r[k] for r in rounds_ms) for k in candidates},
-               "im2col_bytes": [im2col_bytes(batch, 1, 8), im2col_bytes(batch, 16, 4)]}
-        if torch is not None:
-            ratios = [r["tinytorch"] / r["pytorch"] for r in rounds_ms]
-            row["ratio"] = statistics.median(ratios)
-            row["ratio_quartiles"] = [float(q) for q in np.percentile(ratios, [25, 75])]
+        ms, ratios = paired_rounds(candidates, rounds, inner=10 if batch <= 32 else 4)
+        row = {"batch": batch, "ms": ms, "im2col_bytes": [im2col_bytes(batch, 1, 8), im2col_bytes(batch, 16, 4)]}
+        if ratios:
+            row["ratio"], row["ratio_quartiles"] = statistics.median(ratios), quartiles(ratios)
         rows.append(row)
     return rows
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import interleaved, load_torch, machine, write_json
+from common import interleaved, load_torch, machine, paired_rounds, quartiles, write_json
 from tinytorch.core.losses import cross_entropy
 from tinytorch.core.optimizers import AdamW
 from tinytorch.core.transformer import GPT, generate
@@ -130,15 +130,12 @@ def training_step(rounds: int = 90, inner: int = 5) -> dict:
         candidates["pytorch"] = TorchStep(torch, torch_model(torch, ours), x, y)
     first = {name: fn() for name, fn in candidates.items()}  # same weights, same batch: same loss
     assert max(first.values()) - min(first.values()) < 1e-4, first
-    per_round = [interleaved(candidates, rounds=1, inner=inner, warmup=3 if i == 0 else 0) for i in range(rounds)]
+    ms, ratios = paired_rounds(candidates, rounds, inner)
     row = {"shape": {"batch": BATCH, "steps": STEPS, "width": WIDTH, "heads": HEADS, "layers": LAYERS,
                      "vocab": VOCAB},
-           "first_loss": first, "rounds": rounds,
-           "ms": {name: 1000 * statistics.median(r[name] for r in per_round) for name in candidates}}
-    if torch is not None:
-        ratios = [r["tinytorch"] / r["pytorch"] for r in per_round]
-        row["ratio_to_pytorch"] = {"median": statistics.median(ratios),
-                                   "quartiles": [float(q) for q in np.percentile(ratios, [25, 75])]}
+           "first_loss": first, "rounds": rounds, "ms": ms}
+    if ratios:
+        row["ratio_to_pytorch"] = {"median": statistics.median(ratios), "quartiles": quartiles(ratios)}
     return row
 
 

@@ -47,6 +47,22 @@ def interleaved(candidates: dict[str, Callable[[], object]], rounds: int, inner:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def paired_rounds(candidates: dict[str, Callable[[], object]], rounds: int, inner: int,
+                  warmup: int = 3) -> tuple[dict[str, float], list[float]]:
+    """Median ms per call of each candidate over ``rounds`` rounds of ``inner`` calls each, and the
+    per-round ratios tinytorch / pytorch (empty without PyTorch): a round runs both under the same load."""
+    per_round = [interleaved(candidates, rounds=1, inner=inner, warmup=warmup if i == 0 else 0)
+                 for i in range(rounds)]
+    ms = {name: 1000 * statistics.median(r[name] for r in per_round) for name in candidates}
+    ratios = [r["tinytorch"] / r["pytorch"] for r in per_round] if "pytorch" in candidates else []
+    return ms, ratios
+
+
+def quartiles(values: list[float]) -> list[float]:
+    """The 25th and 75th percentiles: the spread reported beside a median ratio."""
+    return [float(q) for q in np.percentile(values, [25, 75])]
+
+
 def machine() -> dict[str, str]:
     return {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine(),
             "cpus": str(os.cpu_count()), "blas_threads": os.environ["OPENBLAS_NUM_THREADS"]}
